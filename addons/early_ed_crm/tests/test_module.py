@@ -1,0 +1,14 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.tests.test_tryton import ModuleTestCase
+
+
+class EarlyEdCrmTestCase(CompanyTestMixin, ModuleTestCase):
+    "Test early_ed_crm module"
+    module = 'early_ed_crm'
+    extras = ['sms_gateway']
+
+
+del ModuleTestCase
