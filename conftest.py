@@ -114,3 +114,24 @@ class ScenarioItem(pytest.Item):
 
 class ScenarioFailure(Exception):
     pass
+
+
+def backend_name():
+    return os.environ['TRYTOND_DATABASE_URI'].split(':', 1)[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run each test on the backends it is meant for.
+
+    ``@pytest.mark.postgresql`` tests (row locks, the bus, concurrency) run in
+    the PostgreSQL pass only; ``@pytest.mark.browser`` tests serve their own
+    SQLite demo database and run in the SQLite pass only. Neither is skipped:
+    it is deselected from the other pass.
+    """
+    unwanted = 'browser' if backend_name() == 'postgresql' else 'postgresql'
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker(unwanted) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
