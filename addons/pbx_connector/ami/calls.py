@@ -81,6 +81,9 @@ def disposition(answered, dial_status, cause, dialed=True):
     "Outcome of a call from DialStatus and the Hangup cause"
     if answered:
         return 'answered'
+    if not dialed:
+        # The rep's own phone never answered the Originate.
+        return 'agent_unreachable'
     if cause == CAUSE_UNALLOCATED:
         return 'empty'
     if cause in {CAUSE_INVALID_NUMBER_FORMAT, CAUSE_NO_ROUTE_DESTINATION}:
@@ -92,8 +95,6 @@ def disposition(answered, dial_status, cause, dialed=True):
         return 'no_answer'
     if dial_status == 'CANCEL':
         return 'cancelled'
-    if not dialed:
-        return 'agent_unreachable'
     return 'failed'
 
 
@@ -139,11 +140,14 @@ class CallTracker:
             return []
         dev = device(event.get('Channel'))
         if dev in self.extensions:
+            # Outbound: reported once the CRM_CALL variable of a
+            # click-to-dial or the DialBegin of a desk-phone call tells
+            # which call it is, so no duplicate record is made.
             call.direction, call.extension = 'outbound', dev
             call.number = event.get('Exten') or ''
-        else:
-            call.direction = 'inbound'
-            call.number = event.get('CallerIDNum') or ''
+            return []
+        call.direction = 'inbound'
+        call.number = event.get('CallerIDNum') or ''
         return [self._update('started', call, ts)]
 
     def _on_varset(self, event, ts):

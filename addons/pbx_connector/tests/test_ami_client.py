@@ -146,7 +146,7 @@ def test_device_and_disposition():
     assert disposition(0, 'NOANSWER', 19) == 'no_answer'
     assert disposition(0, 'CHANUNAVAIL', 1) == 'empty'
     assert disposition(0, 'CONGESTION', 28) == 'wrong'
-    assert disposition(0, '', 19, dialed=False) == 'no_answer'
+    assert disposition(0, '', 19, dialed=False) == 'agent_unreachable'
     assert disposition(0, '', 0, dialed=False) == 'agent_unreachable'
 
 

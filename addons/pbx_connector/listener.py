@@ -1,0 +1,335 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""``pbx-listener``: holds the AMI connection of one PBX server.
+
+Two threads: the reader keeps a logged-in AMI session (reconnecting with
+backoff), feeds every event to the call tracker and queues the resulting
+updates; the writer (the calling thread) applies them in order through
+Tryton in-process — ``pbx.call`` records, follow-ups, batch dialing, screen
+pops — one transaction per update.
+
+Nothing is dropped silently: an update whose transaction fails (database
+unreachable) stays at the head of the buffer, is saved to the spool file
+and replayed when the database answers again; an update that keeps failing
+while the database works is written to ``<spool>.failed`` and logged. The
+connection state, the time of the last event and the number of buffered
+updates are written on the ``pbx.server`` record (Call Center →
+Configuration → PBX Servers).
+"""
+import argparse
+import collections
+import dataclasses
+import json
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+
+from .ami import AMIClient, Backoff, CallTracker, CallUpdate, TCPTransport
+from .ami.client import follow
+
+logger = logging.getLogger('pbx_connector.listener')
+
+POISON_ATTEMPTS = 5
+
+
+@dataclasses.dataclass
+class Settings:
+    host: str
+    port: int
+    username: str
+    secret: str
+    devices: set
+
+
+class Listener:
+
+    def __init__(self, database, server_id, user=0, spool=None,
+            language=None, backoff=None, idle=1.0, heartbeat=1.0,
+            transport=TCPTransport):
+        self.database, self.server_id, self.user = database, server_id, user
+        self.spool, self.language = spool, language
+        self.backoff = backoff or Backoff()
+        self.idle, self.heartbeat = idle, heartbeat
+        self.transport = transport
+        self.stop = threading.Event()
+        self.updates = queue.Queue()
+        self.pending = collections.deque()
+        self.states = queue.Queue()
+        self.state, self.error = 'unknown', None
+        self.disconnections, self.disconnected_at = 0, None
+        self.state_seen = 'unknown'
+        self.last_event = None
+        self.written = 0
+        self.failed = 0
+        self._attempts = 0
+        self._retry_at = 0.0
+        self._status_at = 0.0
+        self._reader = None
+        self.settings = self.load_settings()
+        self.tracker = CallTracker(self.settings.devices)
+        self._load_spool()
+
+    # Tryton side -------------------------------------------------------
+    def transaction(self, readonly=False):
+        from trytond.transaction import Transaction
+        context = {'pbx_listener': True}
+        if self.language:
+            context['language'] = self.language
+        return Transaction().start(self.database, self.user,
+            readonly=readonly, context=context)
+
+    def _company_context(self, server):
+        from trytond.transaction import Transaction
+        return Transaction().set_context(company=server.company.id)
+
+    def load_settings(self):
+        from trytond.pool import Pool
+        with self.transaction(readonly=True):
+            server = Pool().get('pbx.server')(self.server_id)
+            return Settings(server.host, server.port, server.username,
+                server.secret, server.listener_devices())
+
+    def write(self, update):
+        "Apply one update in its own transaction"
+        from trytond.pool import Pool
+        with self.transaction() as transaction:
+            pool = Pool()
+            Server, Call = pool.get('pbx.server'), pool.get('pbx.call')
+            server = Server(self.server_id)
+            with self._company_context(server):
+                Call.ami_update(server, update.kind, update.call,
+                    update.timestamp, update.data)
+            transaction.commit()
+
+    def write_status(self):
+        from trytond.pool import Pool
+        from .call import to_datetime
+        with self.transaction() as transaction:
+            Server = Pool().get('pbx.server')
+            Server.set_status(self.server_id, state=self.state,
+                error=self.error if self.state != 'connected' else None,
+                last_event=to_datetime(self.last_event),
+                buffered=len(self.pending) + self.updates.qsize(),
+                disconnected_at=to_datetime(self.disconnected_at),
+                disconnections=self.disconnections)
+            transaction.commit()
+
+    # AMI side (reader thread) ------------------------------------------
+    def connect(self):
+        s = self.settings
+        return AMIClient.connect(self.transport(s.host, s.port), s.username,
+            s.secret)
+
+    def on_event(self, event):
+        self.last_event = time.time()
+        for update in self.tracker.feed(event):
+            self.updates.put(update)
+
+    def on_state(self, state, info):
+        if state == 'disconnected' and self.state_seen == 'connected':
+            self.disconnections += 1
+            self.disconnected_at = time.time()
+        self.state_seen = state
+        self.states.put((state, info))
+        log = logger.info if state == 'connected' else logger.warning
+        log('AMI %s: %s', state, info)
+
+    def start_reader(self):
+        self._reader = threading.Thread(target=follow, name='ami-reader',
+            args=(self.connect, self.on_event, self.on_state, self.stop,
+                self.backoff, self.idle), daemon=True)
+        self._reader.start()
+
+    # writer ------------------------------------------------------------
+    def process(self, timeout=0.5):
+        """Write what arrived within ``timeout`` seconds (and any buffered
+        updates); return the number written."""
+        try:
+            self.pending.append(self.updates.get(timeout=timeout))
+        except queue.Empty:
+            pass
+        while True:
+            try:
+                self.pending.append(self.updates.get_nowait())
+            except queue.Empty:
+                break
+        written = self._drain()
+        self._status()
+        return written
+
+    def _drain(self):
+        written = 0
+        if time.monotonic() < self._retry_at:
+            return 0
+        while self.pending:
+            update = self.pending[0]
+            try:
+                self.write(update)
+            except Exception as exc:
+                self._failed(update, exc)
+                break
+            self.pending.popleft()
+            self._attempts = 0
+            written += 1
+        self.written += written
+        if written or not self.pending:
+            self._save_spool()
+        return written
+
+    def _failed(self, update, exc):
+        self._attempts += 1
+        if self._attempts >= POISON_ATTEMPTS and self._database_answers():
+            logger.error('update %s of call %s keeps failing; saved to %s',
+                update.kind, update.call.get('linkedid'),
+                self._failed_path(), exc_info=exc)
+            self._append(self._failed_path(), [update])
+            self.pending.popleft()
+            self.failed += 1
+            self._attempts = 0
+            return
+        logger.warning('cannot write update %s (%s); %d buffered',
+            update.kind, exc, len(self.pending))
+        self._retry_at = time.monotonic() + min(0.1 * 2 ** self._attempts, 5)
+        self._save_spool()
+
+    def _database_answers(self):
+        try:
+            with self.transaction(readonly=True) as transaction:
+                transaction.connection.cursor().execute('SELECT 1')
+            return True
+        except Exception:
+            return False
+
+    def _status(self):
+        changed = False
+        while True:
+            try:
+                self.state, self.error = self.states.get_nowait()
+                changed = True
+            except queue.Empty:
+                break
+        now = time.monotonic()
+        if not changed and now - self._status_at < self.heartbeat:
+            return
+        try:
+            self.write_status()
+            self._status_at = now
+        except Exception as exc:
+            logger.warning('cannot write the listener status: %s', exc)
+
+    # spool -------------------------------------------------------------
+    def _failed_path(self):
+        return (self.spool or 'pbx-listener') + '.failed'
+
+    @staticmethod
+    def _append(path, updates):
+        with open(path, 'a', encoding='utf-8') as f:
+            for update in updates:
+                f.write(json.dumps(dataclasses.asdict(update)) + '\n')
+
+    def _save_spool(self):
+        if not self.spool:
+            return
+        if not self.pending:
+            if os.path.exists(self.spool):
+                os.remove(self.spool)
+            return
+        tmp = self.spool + '.tmp'
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        self._append(tmp, self.pending)
+        os.replace(tmp, self.spool)
+
+    def _load_spool(self):
+        if not self.spool or not os.path.exists(self.spool):
+            return
+        with open(self.spool, encoding='utf-8') as f:
+            for line in f:
+                if line.strip():
+                    self.pending.append(CallUpdate(**json.loads(line)))
+        logger.info('replaying %d buffered updates from %s',
+            len(self.pending), self.spool)
+
+    # life cycle --------------------------------------------------------
+    def run_forever(self):
+        self.start_reader()
+        refresh = time.monotonic()
+        while not self.stop.is_set():
+            self.process(timeout=0.5)
+            if time.monotonic() - refresh > 60:
+                refresh = time.monotonic()
+                self._refresh_devices()
+        self.close()
+
+    def _refresh_devices(self):
+        try:
+            self.settings.devices = self.load_settings().devices
+            self.tracker.extensions = set(self.settings.devices)
+        except Exception as exc:
+            logger.warning('cannot reload the extensions: %s', exc)
+
+    def close(self):
+        self.stop.set()
+        if self._reader:
+            self._reader.join(timeout=5)
+        self.states.put(('disconnected', 'listener stopped'))
+        self._status_at = 0.0
+        self._drain()
+        self._status()
+
+
+def resolve_server(database, name):
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(database, 0, readonly=True):
+        Server = Pool().get('pbx.server')
+        domain = [('active', '=', True)]
+        if name:
+            domain.append(['OR', ('name', '=', name),
+                    ('id', '=', int(name) if name.isdigit() else -1)])
+        servers = Server.search(domain, limit=2)
+        if len(servers) != 1:
+            raise SystemExit(
+                f'pbx-listener: {len(servers)} active PBX servers match '
+                f'{name!r}; name one with --server')
+        return servers[0].id
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='pbx-listener',
+        description="Hold the AMI connection of a PBX server and write its "
+        "calls into a Tryton database.")
+    parser.add_argument('-c', '--config', dest='configfile',
+        default=os.environ.get('TRYTOND_CONFIG'), help="trytond.conf")
+    parser.add_argument('-d', '--database', required=True)
+    parser.add_argument('-s', '--server', default=None,
+        help="name or id of the PBX server (default: the only active one)")
+    parser.add_argument('--spool', default=None,
+        help="file that keeps updates while the database is unreachable "
+        "(default: var/pbx-listener-<database>.spool)")
+    parser.add_argument('-v', '--verbose', action='store_true')
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+        format='%(asctime)s %(levelname)s %(name)s %(message)s')
+
+    from trytond import config
+    config.update_etc(args.configfile)
+    from trytond.pool import Pool
+    Pool.start()
+    Pool(args.database).init()
+    server_id = resolve_server(args.database, args.server)
+    spool = args.spool or f'pbx-listener-{args.database}.spool'
+    listener = Listener(args.database, server_id, spool=spool,
+        language=config.get('database', 'language'))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *a: listener.stop.set())
+    logger.info('listening to %s:%s for %s', listener.settings.host,
+        listener.settings.port, args.database)
+    listener.run_forever()
+
+
+if __name__ == '__main__':
+    main()
