@@ -7,10 +7,12 @@ from sql import Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
@@ -78,10 +80,11 @@ class Call(ModelSQL, ModelView):
     _rec_name = 'linkedid'
     server = fields.Many2One('pbx.server', "Server", required=True,
         readonly=True, ondelete='RESTRICT')
-    company = fields.Function(fields.Many2One('company.company', "Company"),
-        'on_change_with_company', searcher='search_company')
+    company = fields.Many2One('company.company', "Company", required=True,
+        readonly=True)
     direction = fields.Selection(DIRECTIONS, "Direction", required=True,
         readonly=True)
+    direction_string = direction.translated('direction')
     state = fields.Selection(STATES, "State", required=True, readonly=True)
     number = fields.Char("Number", readonly=True,
         help="The customer's number in E.164 form.")
@@ -98,6 +101,7 @@ class Call(ModelSQL, ModelView):
         help="Seconds from answer to hang-up.")
     ring_duration = fields.Integer("Ring Time", readonly=True)
     disposition = fields.Selection(DISPOSITIONS, "Disposition", readonly=True)
+    disposition_string = disposition.translated('disposition')
     hangup_cause = fields.Integer("Hangup Cause", readonly=True)
     hangup_cause_text = fields.Char("Hangup Cause Text", readonly=True)
     uniqueid = fields.Char("Unique ID", readonly=True)
@@ -135,13 +139,17 @@ class Call(ModelSQL, ModelView):
     def default_state(cls):
         return 'queued'
 
-    @fields.depends('server')
-    def on_change_with_company(self, name=None):
-        return self.server.company if self.server else None
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
 
     @classmethod
-    def search_company(cls, name, clause):
-        return [('server.company',) + tuple(clause[1:])]
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and values.get('server'):
+            Server = Pool().get('pbx.server')
+            values['company'] = Server(values['server']).company.id
+        return values
 
     # numbers -----------------------------------------------------------
     @classmethod
@@ -153,10 +161,21 @@ class Call(ModelSQL, ModelView):
     def mask(cls, number):
         return mask_number(number)
 
-    def get_number_display(self, name):
-        if self.may_see_full_numbers():
-            return self.number
-        return self.mask(self.number)
+    @classmethod
+    def get_number_display(cls, calls, name):
+        # Read the stored numbers directly: the number field itself may be
+        # closed to the user by field access (telesales_pipeline).
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        numbers = {}
+        for sub_ids in grouped_slice(
+                [c.id for c in calls], backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(table.id, table.number,
+                    where=table.id.in_(list(sub_ids))))
+            numbers.update(cursor)
+        full = cls.may_see_full_numbers()
+        return {c.id: (numbers.get(c.id) if full
+                else cls.mask(numbers.get(c.id))) for c in calls}
 
     @classmethod
     def normalize(cls, number, region='CN'):
@@ -249,6 +268,7 @@ class Call(ModelSQL, ModelView):
                         'state': 'failed', 'disposition': 'failed',
                         'error': exc.message})
                 cls._notify_failure(call, exc.message)
+                cls.on_failed([call])
                 continue
             cls.write([call], {'state': 'ringing'})
 
@@ -406,6 +426,10 @@ class Call(ModelSQL, ModelView):
     @classmethod
     def on_finished(cls, calls):
         "Hook called once per ended call (follow-ups, call tasks)"
+
+    @classmethod
+    def on_failed(cls, calls):
+        "Hook called when the Originate of calls could not be sent"
 
     @classmethod
     def _ami_originate(cls, server, call, timestamp, data):
@@ -579,15 +603,14 @@ class CallStatistics(ModelSQL, ModelView):
     def table_query(cls):
         pool = Pool()
         call = pool.get('pbx.call').__table__()
-        server = pool.get('pbx.server').__table__()
         date = cls.date.sql_cast(call.start)
         answered = Case((call.disposition == 'answered', 1), else_=0)
         row_id = Min(call.id)
-        return call.join(server, condition=call.server == server.id).select(
+        return call.select(
             row_id.as_('id'),
             date.as_('date'),
             call.employee.as_('employee'),
-            server.company.as_('company'),
+            call.company.as_('company'),
             Count(call.id).as_('calls'),
             Sum(Case((call.direction == 'outbound', 1), else_=0)).as_(
                 'outbound'),
@@ -597,7 +620,7 @@ class CallStatistics(ModelSQL, ModelView):
             Sum(Case((call.duration != Null, call.duration), else_=0)).as_(
                 'talk_time'),
             where=(call.state == 'ended') & (call.start != Null),
-            group_by=[date, call.employee, server.company])
+            group_by=[date, call.employee, call.company])
 
     def get_talk_minutes(self, name):
         return round((self.talk_time or 0) / 60, 1)

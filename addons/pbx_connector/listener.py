@@ -103,6 +103,17 @@ class Listener:
                 Call.ami_update(server, update.kind, update.call,
                     update.timestamp, update.data)
             transaction.commit()
+            tasks = list(transaction.tasks)
+            transaction.tasks.clear()
+        self._run_tasks(tasks)
+
+    def _run_tasks(self, tasks):
+        """Run the queue tasks an update made (batch dialing's Originate)
+        when no trytond-worker runs them"""
+        from trytond.pool import Pool
+        from trytond.worker import run_task
+        for task_id in tasks:
+            run_task(Pool(self.database), task_id)
 
     def write_status(self):
         from trytond.pool import Pool
@@ -110,7 +121,7 @@ class Listener:
         with self.transaction() as transaction:
             Server = Pool().get('pbx.server')
             Server.set_status(self.server_id, state=self.state,
-                error=self.error if self.state != 'connected' else None,
+                error=self.error,
                 last_event=to_datetime(self.last_event),
                 buffered=len(self.pending) + self.updates.qsize(),
                 disconnected_at=to_datetime(self.disconnected_at),
@@ -207,7 +218,9 @@ class Listener:
         changed = False
         while True:
             try:
-                self.state, self.error = self.states.get_nowait()
+                self.state, info = self.states.get_nowait()
+                if self.state == 'disconnected':
+                    self.error = info
                 changed = True
             except queue.Empty:
                 break
