@@ -3,6 +3,7 @@
 "Follow-ups (contact records) and their methods (PL-06, PL-07)"
 import datetime
 
+from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields,
     sequence_ordered)
@@ -59,6 +60,7 @@ class Followup(ModelSQL, ModelView):
             ('open', "Open"),
             ('done', "Done"),
             ], "Reminder", readonly=True)
+    reminded = fields.Boolean("Reminded", readonly=True)
     origin = fields.Reference(
         "Origin", selection='get_origin', readonly=True)
     automatic = fields.Boolean("Automatic", readonly=True)
@@ -91,6 +93,10 @@ class Followup(ModelSQL, ModelView):
     def default_automatic():
         return False
 
+    @staticmethod
+    def default_reminded():
+        return False
+
     @classmethod
     def default_method(cls):
         Method = Pool().get('crm.followup.method')
@@ -100,7 +106,7 @@ class Followup(ModelSQL, ModelView):
     @classmethod
     def _get_origin(cls):
         "Return the list of model names for the origin Reference"
-        return ['sale.opportunity', 'sale.sale']
+        return ['sale.opportunity', 'sale.sale', 'crm.appointment']
 
     @classmethod
     def get_origin(cls):
@@ -154,6 +160,8 @@ class Followup(ModelSQL, ModelView):
         values = {'crm_last_contact': self.date}
         if not self.automatic:
             values['crm_next_callback'] = self.next_callback
+        if self.party.crm_marker == 'uncontacted':
+            values['crm_marker'] = 'contacted'
         return values
 
     @classmethod
@@ -168,6 +176,33 @@ class Followup(ModelSQL, ModelView):
                 ])
         if followups:
             cls.write(followups, {'reminder_state': 'done'})
+
+    @classmethod
+    def copy(cls, followups, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('reminded', False)
+        return super().copy(followups, default=default)
+
+    @classmethod
+    def send_reminders(cls, date=None):
+        "Notify the users to remind of the open callbacks due (PL-11)"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        date = date or Date.today()
+        followups = cls.search([
+                ('reminder_state', '=', 'open'),
+                ('reminded', '=', False),
+                ('next_callback', '<=', date),
+                ('reminder_user', '!=', None),
+                ])
+        for followup in followups:
+            cls.notify_user([followup], 'tryton-notification',
+                gettext('telesales_pipeline.msg_callback_reminder',
+                    customer=followup.party.rec_name),
+                description=followup.content or '',
+                user=followup.reminder_user.id)
+        cls.write(followups, {'reminded': True})
+        return followups
 
     @classmethod
     def log(cls, party, content, method='system', origin=None,

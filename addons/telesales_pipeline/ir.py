@@ -24,3 +24,16 @@ class Rule(metaclass=PoolMeta):
         context = super()._get_context(model_name)
         context['employees'] = list(User.get_employees())
         return context
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend([
+                ('crm.followup|send_reminders', "Send Callback Reminders"),
+                ('crm.appointment|send_reminders',
+                    "Send Appointment Reminders"),
+                ])

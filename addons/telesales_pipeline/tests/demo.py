@@ -1,6 +1,7 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 "Demo records of telesales_pipeline, loaded by demo/loader.py"
+import datetime as dt
 
 _P = 'telesales_pipeline.'
 GROUPS = {
@@ -13,3 +14,166 @@ GROUPS = {
         _P + 'group_telesales_export'],
     'rep': [_P + 'group_telesales', _P + 'group_telesales_rep'],
     }
+
+LEVELS = [('A', 'A类（重点）'), ('B', 'B类（一般）'), ('C', 'C类（观察）')]
+SOURCES = {
+    '网络推广': ['百度', '抖音', '微信公众号'],
+    '转介绍': ['老客户介绍', '员工介绍'],
+    '电话营销': [],
+    '地推活动': [],
+    }
+INDUSTRIES = ['教育培训', '金融服务', '商贸零售', '制造业', '信息技术']
+
+# name, stage, marker, ownership, owner login, collaborator logins, phone
+CUSTOMERS = [
+    ('北京远景科技有限公司', 'reserve', 'uncontacted', 'shared', None, [],
+        '13712342311'),
+    ('上海宏达贸易有限公司', 'reserve', 'uncontacted', 'shared', None, [],
+        '13800138000'),
+    ('广州和信商贸', 'reserve', 'contacted', 'personal', 'rep1', [],
+        '02087654321'),
+    ('深圳新程教育', 'target', 'uncontacted', 'personal', 'rep1', [],
+        '13923456789'),
+    ('杭州云帆网络', 'target', 'contacted', 'personal', 'rep2', [],
+        '057188776655'),
+    ('成都天府食品', 'potential', 'tracking', 'personal', 'rep3', [],
+        '13512345678'),
+    ('武汉长江物流', 'potential', 'tracking_paused', 'collaborative',
+        'rep1', ['rep2'], '13698765432'),
+    ('南京金陵制造', 'opportunity', 'selling', 'personal', 'rep2', [],
+        '13776543210'),
+    ('西安古都文化', 'opportunity', 'sale_paused', 'personal', 'rep4', [],
+        '02988887777'),
+    ('重庆山城火锅', 'opportunity', 'sale_ended', 'personal', 'rep3', [],
+        '13312341234'),
+    ('苏州园林设计', 'opportunity', 'tracking', 'personal', 'rep1', [],
+        '13151234567'),
+    ('天津港湾贸易', 'closed', 'order_followup', 'personal', 'rep1', [],
+        '13011112222'),
+    ('青岛海风电器', 'closed', 'order_followup', 'personal', 'rep4', [],
+        '053287654321'),
+    ]
+
+
+def load(demo):
+    from proteus import Model
+    config = demo.config
+    Party = Model.get('party.party', config=config)
+    if Party.find([('name', '=', CUSTOMERS[0][0])]):
+        return
+    lists = _load_lists(config)
+    _load_customers(demo, lists)
+    _load_scripts(demo)
+    _login_action(demo)
+
+
+def _load_lists(config):
+    from proteus import Model
+    Level = Model.get('crm.level', config=config)
+    Source = Model.get('crm.source', config=config)
+    Industry = Model.get('crm.industry', config=config)
+    levels = []
+    for code, name in LEVELS:
+        level = Level(code=code, name=name)
+        level.save()
+        levels.append(level)
+    sources = []
+    for name, details in SOURCES.items():
+        source = Source(name=name)
+        for detail in details:
+            source.childs.new(name=detail)
+        source.save()
+        sources.extend(source.childs or [source])
+    industries = []
+    for name in INDUSTRIES:
+        industry = Industry(name=name)
+        industry.save()
+        industries.append(industry)
+    return levels, sources, industries
+
+
+def _load_customers(demo, lists):
+    from proteus import Model
+    config = demo.config
+    Party = Model.get('party.party', config=config)
+    Employee = Model.get('company.employee', config=config)
+    Status = Model.get('crm.status', config=config)
+    Followup = Model.get('crm.followup', config=config)
+    Method = Model.get('crm.followup.method', config=config)
+    Appointment = Model.get('crm.appointment', config=config)
+    User = Model.get('res.user', config=config)
+    levels, sources, industries = lists
+    statuses = Status.find([])
+    phone, = Method.find([('code', '=', 'phone')])
+    wechat, = Method.find([('code', '=', 'wechat')])
+    today = dt.date.today()
+    for i, (name, stage, marker, ownership, owner, collaborators,
+            number) in enumerate(CUSTOMERS):
+        party = Party(name=name, crm_stage=stage, crm_ownership=ownership,
+            crm_marker=marker)
+        if owner:
+            party.crm_owner = Employee(demo.employees[owner].id)
+        for login in collaborators:
+            party.crm_collaborators.append(
+                Employee(demo.employees[login].id))
+        party.crm_level = levels[i % len(levels)]
+        party.crm_source = sources[i % len(sources)]
+        party.crm_industry = industries[i % len(industries)]
+        party.crm_status = statuses[i % len(statuses)]
+        party.contact_mechanisms.new(type='mobile', value=number)
+        party.save()
+        if owner and marker != 'uncontacted':
+            employee = Employee(demo.employees[owner].id)
+            user = User(demo.users[owner].id)
+            # callbacks today and tomorrow make the dashboard light up
+            callback = today + dt.timedelta(days=i % 2)
+            followup = Followup(party=party, employee=employee,
+                method=phone if i % 3 else wechat,
+                content='电话沟通需求，客户希望了解价格方案',
+                progress='需求确认', next_callback=callback,
+                reminder_user=user)
+            followup.save()
+            if stage in {'potential', 'opportunity'}:
+                appointment = Appointment(party=party, employee=employee,
+                    subject='上门演示', type_='appointment',
+                    date=dt.datetime.now() + dt.timedelta(hours=2 + i))
+                appointment.save()
+    vip = Party(name='厦门鹭岛集团', crm_stage='target',
+        crm_ownership='personal',
+        crm_owner=Employee(demo.employees['rep2'].id), crm_vip=True)
+    vip.save()
+
+
+def _load_scripts(demo):
+    from proteus import Model
+    config = demo.config
+    Script = Model.get('crm.script', config=config)
+    Employee = Model.get('company.employee', config=config)
+    for name, stage, content in [
+            ('开场白', None, '您好，我是华信的客户顾问，耽误您一分钟……'),
+            ('需求挖掘', 'potential', '请问您目前在这方面遇到的最大问题是什么？'),
+            ('促成成交', 'opportunity', '本月签约可享受首年服务费九折……'),
+            ]:
+        Script(name=name, type_='reference', stage=stage,
+            content=content).save()
+    Script(name='我的跟进话术', type_='personal',
+        employee=Employee(demo.employees['rep1'].id),
+        content='上次您提到预算的问题，我们有分期方案……').save()
+
+
+def _login_action(demo):
+    "Open the work reminders at login (PL-11)"
+    from proteus import Model
+    config = demo.config
+    User = Model.get('res.user', config=config)
+    Action = Model.get('ir.action', config=config)
+    ActWindow = Model.get('ir.action.act_window', config=config)
+    ModelData = Model.get('ir.model.data', config=config)
+    act_window = ActWindow(ModelData.get_id(
+            'telesales_pipeline', 'act_my_reminders', config.context))
+    action_id = act_window.action.id
+    for login in demo.users:
+        user = User(demo.users[login].id)
+        if action_id not in [a.id for a in user.actions]:
+            user.actions.append(Action(action_id))
+            user.save()

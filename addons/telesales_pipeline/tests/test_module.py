@@ -8,6 +8,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
+from ..exceptions import ClaimQuotaError
+
 
 class TelesalesPipelineTestCase(CompanyTestMixin, ModuleTestCase):
     "Test telesales_pipeline module"
@@ -106,6 +108,105 @@ class TelesalesPipelineTestCase(CompanyTestMixin, ModuleTestCase):
         Followup.log([followup], 'write', 'content')
         self.assertEqual(
             Transaction().log_records[-1].event, 'write')
+
+    @with_transaction()
+    def test_claim_quota_per_company_day(self):
+        "The daily claim counter restarts on the company's new day"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Employee = pool.get('company.employee')
+        Configuration = pool.get('crm.configuration')
+        Date = pool.get('ir.date')
+        company = create_company()
+        employee = create_employee(company)
+        configuration = Configuration(1)
+        configuration.claim_quota = 1
+        configuration.save()
+        with set_company(company), Transaction().set_context(
+                employee=employee.id):
+            first, second = Party.create([
+                    {'name': n, 'crm_stage': 'reserve',
+                        'crm_ownership': 'shared'} for n in ['A', 'B']])
+            Party.crm_claim([first])
+            with self.assertRaises(ClaimQuotaError):
+                Party.crm_claim([second])
+            yesterday = Date.today() - datetime.timedelta(days=1)
+            Employee.write([employee], {'crm_claim_date': yesterday})
+            Party.crm_claim([second])
+            self.assertEqual(second.crm_owner, employee)
+            employee = Employee(employee.id)
+            self.assertEqual(employee.crm_claim_date, Date.today())
+            self.assertEqual(employee.crm_claim_count, 1)
+
+    @with_transaction()
+    def test_phone_default_china(self):
+        "Phone numbers without prefix are Chinese numbers"
+        pool = Pool()
+        Party = pool.get('party.party')
+        ContactMechanism = pool.get('party.contact_mechanism')
+        party = Party(name="Customer")
+        party.save()
+        mechanism = ContactMechanism(
+            party=party, type='mobile', value='13712342311')
+        mechanism.save()
+        self.assertEqual(mechanism.value_compact, '+8613712342311')
+        fixed = ContactMechanism(
+            party=party, type='phone', value='010 6552 9988')
+        fixed.save()
+        self.assertEqual(fixed.value_compact, '+861065529988')
+
+    @with_transaction()
+    def test_dashboard_counts(self):
+        "The dashboard counts callbacks and contacts per stage"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Dashboard = pool.get('crm.dashboard')
+        Date = pool.get('ir.date')
+        company = create_company()
+        with set_company(company):
+            today = Date.today()
+            Party.create([
+                    {'name': 'A', 'crm_stage': 'target',
+                        'crm_ownership': 'shared',
+                        'crm_next_callback': today},
+                    {'name': 'B', 'crm_stage': 'target',
+                        'crm_ownership': 'shared',
+                        'crm_next_callback': today},
+                    {'name': 'C', 'crm_stage': 'closed',
+                        'crm_ownership': 'shared',
+                        'crm_next_callback':
+                            today + datetime.timedelta(days=1)},
+                    {'name': 'D', 'crm_stage': 'reserve',
+                        'crm_ownership': 'shared',
+                        'crm_next_callback':
+                            today - datetime.timedelta(days=3)},
+                    ])
+            rows = {r.stage: r for r in Dashboard.search([])}
+            self.assertEqual(len(rows), 5)
+            self.assertEqual(rows['target'].callbacks_today, 2)
+            self.assertEqual(rows['closed'].callbacks_tomorrow, 1)
+            self.assertEqual(rows['reserve'].callbacks_today, 0)
+            action = Dashboard.open_callbacks_today([rows['target']])
+            self.assertIn('crm_next_callback', action['pyson_domain'])
+
+    @with_transaction()
+    def test_followup_reminders_cron(self):
+        "Due callbacks notify the user to remind, once"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Followup = pool.get('crm.followup')
+        User = pool.get('res.user')
+        Date = pool.get('ir.date')
+        party = Party(name="Customer", crm_stage='target',
+            crm_ownership='shared')
+        party.save()
+        followup = Followup(party=party, content="Call",
+            next_callback=Date.today(), reminder_user=User(1))
+        followup.save()
+        self.assertEqual(Followup.send_reminders(), [followup])
+        self.assertEqual(
+            Transaction().user_notifications[-1].user.id, 1)
+        self.assertEqual(Followup.send_reminders(), [])
 
 
 del ModuleTestCase

@@ -1,0 +1,179 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"Appointments 预约 and visits 到访 with reminders (PL-25)"
+import datetime as dt
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
+
+
+class Appointment(Workflow, ModelSQL, ModelView):
+    __name__ = 'crm.appointment'
+    __string__ = "Appointment"
+    _states = {'readonly': Eval('state') != 'planned'}
+
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, ondelete='CASCADE',
+        states=_states)
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, ondelete='RESTRICT',
+        states=_states)
+    type_ = fields.Selection([
+            ('appointment', "Appointment"),
+            ('visit', "Visit"),
+            ], "Type", required=True, states=_states,
+        help="An appointment is planned with the customer; "
+        "a visit is the customer coming in.")
+    date = fields.DateTime("Date", required=True, states=_states)
+    subject = fields.Char("Subject", required=True, states=_states)
+    description = fields.Text("Description")
+    result = fields.Text(
+        "Result", states={'readonly': Eval('state') == 'cancelled'},
+        help="What happened, recorded as a follow-up when done.")
+    remind_before = fields.TimeDelta(
+        "Remind Before", states=_states,
+        help="How long before the date the employee is reminded.")
+    reminded = fields.Boolean("Reminded", readonly=True)
+    state = fields.Selection([
+            ('planned', "Planned"),
+            ('done', "Done"),
+            ('no_show', "No Show"),
+            ('cancelled', "Cancelled"),
+            ], "State", required=True, readonly=True, sort=False)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        cls._sql_indexes.update({
+                Index(t, (t.party, Index.Range())),
+                Index(t, (t.employee, Index.Range()), (t.date, Index.Range())),
+                Index(t, (t.date, Index.Range()),
+                    where=t.state == 'planned'),
+                })
+        cls._transitions |= {
+            ('planned', 'done'),
+            ('planned', 'no_show'),
+            ('planned', 'cancelled'),
+            ('no_show', 'planned'),
+            ('cancelled', 'planned'),
+            }
+        cls._buttons.update({
+                'done': {
+                    'invisible': Eval('state') != 'planned',
+                    'depends': ['state'],
+                    },
+                'no_show': {
+                    'invisible': Eval('state') != 'planned',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': Eval('state') != 'planned',
+                    'depends': ['state'],
+                    },
+                'plan': {
+                    'invisible': ~Eval('state').in_(['no_show', 'cancelled']),
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'planned'
+
+    @classmethod
+    def default_type_(cls):
+        return 'appointment'
+
+    @classmethod
+    def default_employee(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_remind_before(cls):
+        return dt.timedelta(hours=1)
+
+    @classmethod
+    def default_reminded(cls):
+        return False
+
+    def get_rec_name(self, name):
+        return '%s - %s' % (self.party.rec_name, self.subject)
+
+    @classmethod
+    def copy(cls, appointments, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('result')
+        default.setdefault('reminded', False)
+        return super().copy(appointments, default=default)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('done')
+    def done(cls, appointments):
+        Followup = Pool().get('crm.followup')
+        for appointment in appointments:
+            followup = Followup.log(
+                appointment.party, appointment._followup_content(),
+                method='visit', origin=appointment,
+                employee=appointment.employee)
+            # a visit is a contact made by the employee, not a system log
+            followup.automatic = False
+            with without_check_access():
+                followup.save()
+                Followup._update_parties([followup])
+
+    def _followup_content(self):
+        types = dict(self.fields_get(['type_'])['type_']['selection'])
+        return gettext('telesales_pipeline.msg_log_appointment_done',
+            type=types[self.type_], subject=self.subject,
+            result=self.result or '')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('no_show')
+    def no_show(cls, appointments):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, appointments):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('planned')
+    def plan(cls, appointments):
+        cls.write(appointments, {'reminded': False})
+
+    @classmethod
+    def send_reminders(cls, now=None):
+        "Notify the employees' users of the planned appointments due soon"
+        pool = Pool()
+        User = pool.get('res.user')
+        now = now or dt.datetime.now()
+        appointments = cls.search([
+                ('state', '=', 'planned'),
+                ('reminded', '=', False),
+                ('date', '>=', now),
+                ('date', '<=', now + dt.timedelta(days=1)),
+                ])
+        due = [a for a in appointments
+            if a.date - (a.remind_before or dt.timedelta()) <= now]
+        for appointment in due:
+            users = User.search([('employees', '=', appointment.employee.id)])
+            for user in users:
+                cls.notify_user([appointment], 'tryton-calendar',
+                    gettext('telesales_pipeline.msg_appointment_reminder',
+                        appointment=appointment.rec_name),
+                    description=appointment.date.isoformat(sep=' ',
+                        timespec='minutes') + ' UTC',
+                    user=user.id)
+        cls.write(due, {'reminded': True})
+        return due
