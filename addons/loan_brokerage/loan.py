@@ -1,6 +1,7 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
+from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -11,6 +12,7 @@ from trytond.model import (
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, Id, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -437,7 +439,9 @@ class Application(Workflow, ModelSQL, ModelView):
     def disburse(cls, applications):
         pass
 
-    def check_disbursable(self, amount):
+    def check_disbursable(self, amount, remaining=None):
+        if remaining is None:
+            remaining = self.remaining_amount
         if self.state not in {'signed', 'disbursing'}:
             raise DisburseError(gettext(
                     'loan_brokerage.msg_disburse_not_signed',
@@ -446,35 +450,48 @@ class Application(Workflow, ModelSQL, ModelView):
             raise DisburseError(gettext(
                     'loan_brokerage.msg_disburse_amount_positive',
                     application=self.rec_name))
-        if amount > self.remaining_amount:
+        if amount > remaining:
             raise DisburseError(gettext(
                     'loan_brokerage.msg_disburse_amount_exceeds',
                     application=self.rec_name,
-                    amount=amount, remaining=self.remaining_amount))
+                    amount=amount, remaining=remaining))
 
     @classmethod
     def add_disbursement(cls, application, amount, date):
-        """Disburse amount on date: the disbursement, its fee invoice to the
-        lender (which the host turns into the rep's commission when posted),
-        the state and, once fully disbursed, the repayment schedule."""
+        "Disburse amount on date; return the disbursement"
+        disbursement, = cls.add_disbursements([(application, amount, date)])
+        return disbursement
+
+    @classmethod
+    def add_disbursements(cls, items):
+        """Disburse each (application, amount, date): the disbursements,
+        their fee invoices to the lenders (which the host turns into the
+        reps' commissions when posted), the states and, once fully
+        disbursed, the repayment schedules."""
         pool = Pool()
         Disbursement = pool.get('loan.disbursement')
-        # serialise concurrent disbursements of the same application
-        cls.lock([application])
-        application = cls(application.id)
-        application.check_disbursable(amount)
-        disbursement = Disbursement(
-            application=application, amount=amount, date=date)
-        disbursement.save()
-        Disbursement.create_fee_invoices([disbursement])
-        application = cls(application.id)
-        if application.remaining_amount == 0:
-            cls.disbursed([application])
+        # serialise concurrent disbursements of the same applications
+        cls.lock(list({a for a, _, _ in items}))
+        disbursements, remaining = [], {}
+        for application, amount, date in items:
+            application = cls(application.id)
+            if application.id not in remaining:
+                remaining[application.id] = application.remaining_amount
+            application.check_disbursable(amount, remaining[application.id])
+            remaining[application.id] -= amount
+            disbursements.append(Disbursement(
+                    application=application, amount=amount, date=date))
+        Disbursement.save(disbursements)
+        Disbursement.create_fee_invoices(disbursements)
+        applications = cls.browse(list(remaining))
+        full = [a for a in applications if not remaining[a.id]]
+        cls.disbursed(full)
+        cls.disbursing([a for a in applications if remaining[a.id]])
+        for application in full:
             application.create_schedule()
-        else:
-            cls.disbursing([application])
-        cls._log_disbursement(disbursement)
-        return disbursement
+        for disbursement in disbursements:
+            cls._log_disbursement(disbursement)
+        return disbursements
 
     @classmethod
     def _log_disbursement(cls, disbursement):
@@ -711,30 +728,45 @@ class Disbursement(ModelSQL, ModelView):
 
     @classmethod
     def get_commission(cls, disbursements, names):
-        amounts = {d.id: Decimal(0) for d in disbursements}
-        states = {d.id: '' for d in disbursements}
+        "Commission amount and state from the host commissions of the fee"
+        pool = Pool()
+        Commission = pool.get('commission')
+        by_invoice = defaultdict(list)
+        invoice_ids = [d.fee_invoice.id for d in disbursements
+            if d.fee_invoice]
+        for sub_ids in grouped_slice(invoice_ids):
+            for commission in Commission.search([
+                        ('origin.invoice', 'in', list(sub_ids),
+                            'account.invoice.line'),
+                        ]):
+                by_invoice[commission.origin.invoice.id].append(commission)
+        amounts, states = {}, {}
         for disbursement in disbursements:
-            commissions = [c for l in (disbursement.fee_invoice.lines
-                    if disbursement.fee_invoice else [])
-                for c in l.commissions]
+            commissions = by_invoice.get(
+                disbursement.fee_invoice.id if disbursement.fee_invoice
+                else None, [])
             amounts[disbursement.id] = disbursement.currency.round(sum(
                     (c.amount for c in commissions), Decimal(0)))
-            if commissions:
-                invoice_states = {c.invoice_state for c in commissions}
-                if invoice_states == {'paid'}:
-                    states[disbursement.id] = 'paid'
-                elif '' in invoice_states:
-                    states[disbursement.id] = 'pending'
-                elif invoice_states == {'cancelled'}:
-                    states[disbursement.id] = 'cancelled'
-                else:
-                    states[disbursement.id] = 'invoiced'
+            states[disbursement.id] = cls._commission_state(commissions)
         result = {}
         if 'commission_amount' in names:
             result['commission_amount'] = amounts
         if 'commission_state' in names:
             result['commission_state'] = states
         return result
+
+    @staticmethod
+    def _commission_state(commissions):
+        if not commissions:
+            return ''
+        invoice_states = {c.invoice_state for c in commissions}
+        if invoice_states == {'paid'}:
+            return 'paid'
+        elif '' in invoice_states:
+            return 'pending'
+        elif invoice_states == {'cancelled'}:
+            return 'cancelled'
+        return 'invoiced'
 
     def compute_fee(self):
         rate = self.application.fee_rate

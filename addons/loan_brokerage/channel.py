@@ -1,0 +1,172 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+try:
+    import phonenumbers
+except ImportError:
+    phonenumbers = None
+
+
+def phone_variants(text, region='CN'):
+    "The compact forms a typed phone number may be stored under"
+    text = (text or '').strip().strip('%')
+    digits = ''.join(c for c in text if c.isdigit() or c == '+')
+    variants = {v for v in [text, digits] if v}
+    if phonenumbers and digits:
+        try:
+            number = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            pass
+        else:
+            variants.add(phonenumbers.format_number(
+                    number, phonenumbers.PhoneNumberFormat.E164))
+            variants.add(str(number.national_number))
+    return sorted(variants)
+
+
+def mask(value):
+    "137****2311 — the channel only sees what it typed, masked"
+    digits = [c for c in value or '' if c.isdigit()]
+    if len(digits) < 7:
+        return value
+    national = ''.join(digits[-11:])
+    return national[:3] + '****' + national[-4:]
+
+
+class ChannelStatus(ModelSQL, ModelView):
+    "Customer Disbursement Status"
+    __name__ = 'loan.channel.status'
+    company = fields.Many2One('company.company', "Company")
+    customer = fields.Char("Customer")
+    phone = fields.Function(
+        fields.Char("Phone"), 'get_phone', searcher='search_phone')
+    product = fields.Char("Product")
+    lender = fields.Char("Lender")
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"), 'get_currency')
+    amount = Monetary("Signed Amount", currency='currency', digits='currency')
+    signing_date = fields.Date("Signing Date")
+    disbursed_amount = fields.Function(Monetary(
+            "Disbursed", currency='currency', digits='currency'),
+        'get_disbursement')
+    last_disbursement = fields.Function(
+        fields.Date("Last Disbursement"), 'get_disbursement')
+    state = fields.Selection('get_states', "State")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('signing_date', 'DESC NULLS FIRST'), ('id', 'DESC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Application = pool.get('loan.application')
+        Party = pool.get('party.party')
+        Product = pool.get('loan.product')
+        application = Application.__table__()
+        customer = Party.__table__()
+        lender = Party.__table__()
+        product = Product.__table__()
+        return (application
+            .join(customer, condition=application.party == customer.id)
+            .join(product, condition=application.product == product.id)
+            .join(lender, condition=product.lender == lender.id)
+            .select(
+                application.id.as_('id'),
+                application.company.as_('company'),
+                customer.name.as_('customer'),
+                product.name.as_('product'),
+                lender.name.as_('lender'),
+                application.amount.as_('amount'),
+                application.signing_date.as_('signing_date'),
+                application.state.as_('state'),
+                where=application.state != 'draft'))
+
+    @classmethod
+    def get_states(cls):
+        Application = Pool().get('loan.application')
+        return Application.fields_get(['state'])['state']['selection']
+
+    def get_currency(self, name):
+        return self.company.currency
+
+    @classmethod
+    def get_disbursement(cls, statuses, names):
+        Application = Pool().get('loan.application')
+        result = {n: {} for n in names}
+        for status in statuses:
+            application = Application(status.id)
+            dates = [d.date for d in application.disbursements]
+            if 'disbursed_amount' in names:
+                result['disbursed_amount'][status.id] = (
+                    application.disbursed_amount)
+            if 'last_disbursement' in names:
+                result['last_disbursement'][status.id] = (
+                    max(dates) if dates else None)
+        return result
+
+    def get_phone(self, name):
+        Application = Pool().get('loan.application')
+        party = Application(self.id).party
+        phones = [m.value_compact or m.value for m in party.contact_mechanisms
+            if m.type in {'phone', 'mobile'}]
+        return mask(phones[0]) if phones else None
+
+    @classmethod
+    def search_phone(cls, name, clause):
+        pool = Pool()
+        Mechanism = pool.get('party.contact_mechanism')
+        Application = pool.get('loan.application')
+        _, operator, value = clause[:3]
+        variants = phone_variants(value)
+        mechanisms = Mechanism.search([
+                ('type', 'in', ['phone', 'mobile']),
+                ['OR',
+                    ('value_compact', 'in', variants),
+                    ('value', 'in', variants),
+                    ],
+                ])
+        applications = Application.search([
+                ('party', 'in', [m.party.id for m in mechanisms]),
+                ])
+        return [('id', 'in', [a.id for a in applications])]
+
+    @classmethod
+    def search(cls, domain, offset=0, limit=None, order=None, count=False,
+            query=False):
+        # channel staff find a customer only by the number they are given
+        if not cls._browse_all() and not cls._has_phone_clause(domain):
+            domain = [('id', '=', -1), domain]
+        return super().search(domain, offset=offset, limit=limit,
+            order=order, count=count, query=query)
+
+    @classmethod
+    def _browse_all(cls):
+        pool = Pool()
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        if Transaction().user == 0:
+            return True
+        return ModelData.get_id(
+            'loan_brokerage', 'group_loan') in User.get_groups()
+
+    @classmethod
+    def _has_phone_clause(cls, domain):
+        "Whether the domain restricts (AND) the rows to a phone number"
+        if not isinstance(domain, (list, tuple)) or not domain:
+            return False
+        if isinstance(domain[0], str):
+            if domain[0] == 'phone':
+                return len(domain) >= 3 and bool(domain[2])
+            if domain[0] == 'OR':
+                return all(cls._has_phone_clause(d) for d in domain[1:])
+            if domain[0] == 'AND':
+                domain = domain[1:]
+            else:
+                return False
+        return any(cls._has_phone_clause(d) for d in domain)
