@@ -305,7 +305,14 @@ class Application(Workflow, ModelSQL, ModelView):
     @classmethod
     def write(cls, *args):
         changes = cls._guarded_changes(args)
+        actions = iter(args)
+        new_product = [a for records, values in zip(actions, actions)
+            if 'product' in values
+            for a in records if a.state == 'draft'
+            and a.product.id != values['product']]
         super().write(*args)
+        for application in new_product:
+            cls._log_product(application)
         if changes:
             Change = Pool().get('loan.application.change')
             Change.save(changes)
@@ -341,7 +348,36 @@ class Application(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _log_changes(cls, changes):
-        "Hook to log the changes elsewhere (follow-ups)"
+        "Log the accepted changes of signed terms as follow-ups (PL-07)"
+        for change in changes:
+            cls._followup(change.application, gettext(
+                    'loan_brokerage.msg_followup_changed',
+                    application=change.application.rec_name,
+                    field=change.field_label,
+                    old=change.old_value, new=change.new_value))
+
+    @classmethod
+    def _followup(cls, application, content, origin=None):
+        Followup = Pool().get('crm.followup')
+        return Followup.log(
+            application.party, content, method='system',
+            origin=origin or application,
+            employee=Transaction().context.get('employee'))
+
+    @classmethod
+    def create(cls, vlist):
+        applications = super().create(vlist)
+        for application in applications:
+            cls._log_product(application)
+        return applications
+
+    @classmethod
+    def _log_product(cls, application):
+        cls._followup(application, gettext(
+                'loan_brokerage.msg_followup_product',
+                product=application.product.rec_name,
+                lender=application.product.lender.rec_name,
+                amount=application.amount or ''))
 
     @classmethod
     def delete(cls, applications):
@@ -364,7 +400,10 @@ class Application(Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('cancelled')
     def cancel(cls, applications):
-        pass
+        for application in applications:
+            cls._followup(application, gettext(
+                    'loan_brokerage.msg_followup_cancelled',
+                    application=application.rec_name))
 
     @classmethod
     @ModelView.button
@@ -399,6 +438,12 @@ class Application(Workflow, ModelSQL, ModelView):
                 application.agent = application.find_agent()
             to_save.append(application)
         cls.save(to_save)
+        for application in applications:
+            cls._followup(application, gettext(
+                    'loan_brokerage.msg_followup_signed',
+                    application=application.rec_name,
+                    amount=application.amount,
+                    date=application.signing_date))
 
     def _get_agent_pattern(self):
         return {
@@ -495,7 +540,12 @@ class Application(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _log_disbursement(cls, disbursement):
-        "Hook to log the disbursement elsewhere (follow-ups)"
+        "Log the disbursement as a follow-up (PL-07)"
+        cls._followup(disbursement.application, gettext(
+                'loan_brokerage.msg_followup_disbursed',
+                application=disbursement.application.rec_name,
+                amount=disbursement.amount, date=disbursement.date,
+                fee=disbursement.fee_amount), origin=disbursement)
 
     @classmethod
     @Workflow.transition('disbursing')
@@ -734,7 +784,7 @@ class Disbursement(ModelSQL, ModelView):
         by_invoice = defaultdict(list)
         invoice_ids = [d.fee_invoice.id for d in disbursements
             if d.fee_invoice]
-        for sub_ids in grouped_slice(invoice_ids):
+        for sub_ids in grouped_slice(invoice_ids, 1000):
             for commission in Commission.search([
                         ('origin.invoice', 'in', list(sub_ids),
                             'account.invoice.line'),

@@ -41,3 +41,12 @@ class Erase(metaclass=PoolMeta):
         super().check_erase_company(party, company)
         Party = Pool().get('party.party')
         Party.check_loan_signed([party])
+
+
+class Followup(metaclass=PoolMeta):
+    __name__ = 'crm.followup'
+
+    @classmethod
+    def _get_origin(cls):
+        return super()._get_origin() + [
+            'loan.application', 'loan.disbursement']

@@ -130,6 +130,11 @@ def _create_applications(demo, products):
             APPLICATIONS):
         customer = Party(name=name)
         customer.contact_mechanisms.new(type='mobile', value=mobile)
+        customer.crm_stage = {
+            'draft': 'opportunity', 'cancelled': 'potential'}.get(
+            state, 'closed')
+        customer.crm_ownership = 'personal'
+        customer.crm_owner = demo.employees[rep]
         customer.save()
         application = Application(
             party=customer, product=products[code],
