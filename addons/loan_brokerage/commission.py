@@ -8,7 +8,6 @@ from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import DateTrunc
 
-from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
@@ -43,10 +42,11 @@ class CommissionStatement(ModelSQL, ModelView):
 
     @classmethod
     def read(cls, ids, fields_names):
-        # SQLite sums numerics as floats
+        # SQLite sums numerics as floats, PostgreSQL with the scale of
+        # the commission amounts
         rows = super().read(ids, fields_names)
         money = [n for n in fields_names if n in MONEY_FIELDS]
-        if backend.name == 'sqlite' and money:
+        if money:
             cent = Decimal('0.01')
             for row in rows:
                 for name in money:
