@@ -134,10 +134,12 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
         upload.send_keys(str(photo))
         dialog = wait.until(EC.visibility_of_element_located(
                 (By.CSS_SELECTOR, '.modal-dialog')))
-        wait.until(lambda d: photo.name in dialog.text)
+        wait.until(lambda d: photo.name in [
+                i.get_attribute('value')
+                for i in dialog.find_elements(By.TAG_NAME, 'input')])
         driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_photo.png'))
-        ok = dialog.find_element(
-            By.CSS_SELECTOR, '.modal-footer button.btn-primary')
+        ok = dialog.find_elements(
+            By.CSS_SELECTOR, '.modal-footer button')[-1]
         driver.execute_script('arguments[0].click()', ok)
         wait.until(lambda d: rpc.model(
                 'ir.attachment', 'search_count',
