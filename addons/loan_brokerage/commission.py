@@ -102,8 +102,10 @@ class CommissionStatement(ModelSQL, ModelView):
                 Sum(Case((invoice.state == 'paid', commission.amount),
                         else_=zero)).as_('paid_amount'),
                 where=where,
+                # the alias: PostgreSQL does not match the parametrised
+                # DATE_TRUNC of the select list
                 group_by=[agent.company, commission.agent, employee.id,
-                    period, company.currency]))
+                    period.as_('period'), company.currency]))
 
 
 class StatementContext(ModelView):

@@ -76,7 +76,8 @@ class Workload(ModelSQL, ModelView):
                 Sum(Case((followup.automatic == Literal(True), 1),
                         else_=0)).as_('automatic'),
                 where=_period_where(date),
-                group_by=[employee.company, followup.employee, date]))
+                group_by=[employee.company, followup.employee,
+                    date.as_('date')]))
 
 
 class Callback(ModelSQL, ModelView):
