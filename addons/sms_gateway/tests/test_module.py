@@ -1,14 +1,397 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import datetime as dt
+from contextlib import contextmanager
 
-from trytond.modules.company.tests import CompanyTestMixin
-from trytond.tests.test_tryton import ModuleTestCase
+from trytond.model.exceptions import ValidationError
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, set_company)
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
+
+from sms_gateway.providers import FakeTransport, Response, TransientError
+
+
+class WorkerDied(BaseException):
+    "Simulates a worker killed right after the gateway accepted"
+
+
+@contextmanager
+def fake_transport(handler):
+    Gateway = Pool().get('sms.gateway')
+    transport = FakeTransport(handler)
+    original = Gateway._transport
+    Gateway._transport = lambda self: transport
+    try:
+        yield transport
+    finally:
+        Gateway._transport = original
+
+
+def accepted(request):
+    return Response(202, b'0: Accepted for delivery')
 
 
 class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
     "Test sms_gateway module"
     module = 'sms_gateway'
     extras = ['telesales_pipeline']
+
+    def setup_sms(self, quiet=False):
+        pool = Pool()
+        Gateway = pool.get('sms.gateway')
+        Configuration = pool.get('sms.configuration')
+        Party = pool.get('party.party')
+        gateway = Gateway(name='Kannel', kind='kannel',
+            url='http://127.0.0.1:1/cgi-bin/sendsms',
+            callback_url='http://crm.test:8000')
+        gateway.save()
+        config = Configuration(1)
+        config.gateway = gateway
+        config.timezone = 'Asia/Shanghai'
+        if not quiet:
+            config.quiet_start = config.quiet_end = None
+        config.save()
+        party = Party(name='王芳', contact_mechanisms=[
+                {'type': 'phone', 'value': '+8657983710010'},
+                {'type': 'mobile', 'value': '+8613798312311'}])
+        party.save()
+        return gateway, party
+
+    def template(self, **values):
+        Template = Pool().get('sms.template')
+        template = Template(name='Promo', kind='marketing',
+            content='${name}您好，${company}欢迎您')
+        for k, v in values.items():
+            setattr(template, k, v)
+        template.save()
+        return template
+
+    @with_transaction()
+    def test_prepare_renders_and_refuses(self):
+        "Messages are rendered per party; bad or opted-out numbers refused"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        OptOut = pool.get('sms.opt_out')
+        Party = pool.get('party.party')
+        company = create_company()
+        with set_company(company):
+            gateway, party = self.setup_sms()
+            landline = Party(name='座机', contact_mechanisms=[
+                    {'type': 'phone', 'value': '+8657983710010'}])
+            landline.save()
+            nobody = Party(name='无号码')
+            nobody.save()
+            OptOut.create([{'number': '13911112222'}])
+            messages = Message.prepare(
+                parties=[party, landline, nobody],
+                numbers=['13911112222', '13922223333', '12345'],
+                template=self.template())
+        by_number = {m.number: m for m in messages}
+        self.assertEqual(len(messages), 6)
+        ok = by_number['+8613798312311']
+        self.assertEqual(ok.state, 'queued')
+        self.assertEqual(ok.text, '王芳您好，%s欢迎您' % company.rec_name)
+        self.assertEqual(ok.party, party)
+        self.assertEqual(by_number['+8657983710010'].state, 'refused')
+        self.assertIn('not a mobile', by_number['+8657983710010'].error)
+        self.assertEqual(by_number[''].state, 'refused')
+        self.assertEqual(by_number['+8613911112222'].state, 'refused')
+        self.assertIn('opted out', by_number['+8613911112222'].error)
+        self.assertEqual(by_number['+8613922223333'].state, 'queued')
+        self.assertEqual(by_number['12345'].state, 'refused')
+        # notifications are not marketing: the opt-out does not block them
+        notice, = Message.prepare(numbers=['13911112222'], text='课程提醒',
+            kind='notification')
+        self.assertEqual(notice.state, 'queued')
+
+    @with_transaction()
+    def test_template_language_validated(self):
+        "Unknown merge fields and code in templates are refused"
+        create_company()
+        with self.assertRaises(ValidationError):
+            self.template(content='${party.name}')
+        with self.assertRaises(ValidationError):
+            self.template(content='${unknown}')
+        with self.assertRaises(ValidationError):
+            self.template(provider_params='name,unknown')
+        template = self.template(provider_params='name, company')
+        self.assertEqual(template.param_names(), ['name', 'company'])
+
+    @with_transaction()
+    def test_template_preview(self):
+        "The preview renders the template for a chosen customer"
+        company = create_company()
+        with set_company(company):
+            _, party = self.setup_sms()
+            template = self.template(content='${name}：$$5 优惠 ${date}')
+            template.preview_party = party
+            self.assertEqual(template.on_change_with_preview(),
+                '王芳：$5 优惠 %s' % dt.date.today().isoformat())
+            self.assertIn('${name}', template.merge_fields)
+
+    @with_transaction()
+    def test_send_once(self):
+        "A queued message is sent once and its DLR marks it delivered"
+        Message = Pool().get('sms.message')
+        company = create_company()
+        with set_company(company):
+            gateway, party = self.setup_sms()
+            message, = Message.queue(Message.prepare(
+                    parties=[party], text='你好', kind='notification'))
+            with fake_transport(accepted) as transport:
+                Message.process([message])
+                Message.process([message])
+            self.assertEqual(len(transport.requests), 1)
+            self.assertIn('ref%%3D%s' % message.id, transport.requests[0].url)
+            self.assertIn('secret%3D', transport.requests[0].url)
+            message = Message(message.id)
+            self.assertEqual(message.state, 'sent')
+            self.assertEqual(message.attempts, 1)
+            Message.record_status(gateway, str(message.id), 'delivered',
+                'id:1 stat:DELIVRD')
+            self.assertEqual(Message(message.id).state, 'delivered')
+            self.assertEqual(
+                list(party.sms_messages), [Message(message.id)])
+
+    @with_transaction()
+    def test_worker_dies_after_gateway_accepted(self):
+        "A retried task does not send again what the gateway accepted"
+        Message = Pool().get('sms.message')
+        company = create_company()
+        with set_company(company):
+            gateway, party = self.setup_sms()
+            message, = Message.queue(Message.prepare(
+                    parties=[party], text='只发一次', kind='notification'))
+
+            def accept_then_die(request):
+                raise WorkerDied  # the gateway has it; the worker is gone
+            with fake_transport(accept_then_die) as transport:
+                with self.assertRaises(WorkerDied):
+                    Message.process([message])
+                Transaction().rollback()  # what the dead worker had not saved
+                # the task is retried (queue retry or the dispatch cron)
+                Message.process([Message(message.id)])
+                Message.dispatch_due()
+            self.assertEqual(len(transport.requests), 1)
+            message = Message(message.id)
+            self.assertEqual(message.state, 'sending')
+            # later its DLR still arrives through the callback
+            Message.record_status(gateway, str(message.id), 'delivered', '')
+            self.assertEqual(Message(message.id).state, 'delivered')
+
+    @with_transaction()
+    def test_stale_sending_becomes_visible_failure(self):
+        "A message left sending by a dead worker fails visibly, unsent"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        company = create_company()
+        with set_company(company):
+            _, party = self.setup_sms()
+            message, = Message.queue(Message.prepare(
+                    parties=[party], text='x', kind='notification'))
+            Message.write([message], {'state': 'sending'})
+            Message._fail_stale(dt.datetime.now() + dt.timedelta(hours=1))
+            message = Message(message.id)
+            self.assertEqual(message.state, 'failed')
+            self.assertIn('not sent again', message.error)
+
+    @with_transaction()
+    def test_gateway_down_retries_with_backoff(self):
+        "While the gateway is down, messages wait and back off, then fail"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Configuration = pool.get('sms.configuration')
+        company = create_company()
+        with set_company(company):
+            _, party = self.setup_sms()
+            config = Configuration(1)
+            config.max_attempts = 3
+            config.save()
+            message, = Message.queue(Message.prepare(
+                    parties=[party], text='x', kind='notification'))
+
+            def down(request):
+                raise TransientError('Connection refused')
+            delays = []
+            with fake_transport(down) as transport:
+                for attempt in range(3):
+                    before = dt.datetime.now()
+                    Message.process([Message(message.id)])
+                    message = Message(message.id)
+                    if message.state == 'queued':
+                        delays.append(message.scheduled_at - before)
+                        # its time has come
+                        Message.write([message], {'scheduled_at': None})
+            self.assertEqual(len(transport.requests), 3)
+            self.assertEqual(message.state, 'failed')
+            self.assertIn('3 attempts', message.error)
+            self.assertEqual(
+                [round(d.total_seconds() / 60) for d in delays], [1, 2])
+            # back up: the user sends it again
+            Message.retry([message])
+            with fake_transport(accepted):
+                Message.process([Message(message.id)])
+            self.assertEqual(Message(message.id).state, 'sent')
+
+    @with_transaction()
+    def test_quiet_hours_defer_marketing(self):
+        "Marketing waits for the end of quiet hours; notifications do not"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Configuration = pool.get('sms.configuration')
+        company = create_company()
+        with set_company(company):
+            _, party = self.setup_sms()
+            config = Configuration(1)
+            now = config.local_now()
+            # quiet from one hour ago to one hour ahead, local time
+            config.quiet_start = (now - dt.timedelta(hours=1)).time()
+            config.quiet_end = (now + dt.timedelta(hours=1)).time()
+            config.save()
+            promo, = Message.queue(Message.prepare(
+                    parties=[party], template=self.template()))
+            notice, = Message.queue(Message.prepare(
+                    parties=[party], text='提醒', kind='notification'))
+            with fake_transport(accepted) as transport:
+                Message.process([promo, notice])
+            self.assertEqual(len(transport.requests), 1)
+            promo, notice = Message(promo.id), Message(notice.id)
+            self.assertEqual((promo.state, notice.state), ('queued', 'sent'))
+            wait = promo.scheduled_at - dt.datetime.now()
+            self.assertTrue(
+                dt.timedelta(minutes=55) < wait < dt.timedelta(minutes=61),
+                wait)
+
+    @with_transaction()
+    def test_quiet_until_wraps_midnight(self):
+        "The default quiet hours 21:00-08:00 span midnight"
+        Configuration = Pool().get('sms.configuration')
+        config = Configuration(1)
+        config.timezone = 'Asia/Shanghai'
+        config.quiet_start = dt.time(21)
+        config.quiet_end = dt.time(8)
+        utc = dt.datetime(2026, 11, 22, 14, 30)  # 22:30 in Shanghai
+        self.assertEqual(config.quiet_until(utc), dt.datetime(2026, 11, 23, 0))
+        self.assertIsNone(config.quiet_until(dt.datetime(2026, 11, 22, 5)))
+        self.assertEqual(
+            config.quiet_until(dt.datetime(2026, 11, 22, 23, 0)),
+            dt.datetime(2026, 11, 23, 0))
+
+    @with_transaction()
+    def test_rejected_number_fails_with_reason(self):
+        "A gateway refusal fails the message with the provider's reason"
+        Message = Pool().get('sms.message')
+        company = create_company()
+        with set_company(company):
+            _, party = self.setup_sms()
+            message, = Message.queue(Message.prepare(
+                    parties=[party], text='x', kind='notification'))
+            with fake_transport(lambda r: Response(403, b'Authorization failed')):
+                Message.process([message])
+            message = Message(message.id)
+            self.assertEqual(message.state, 'failed')
+            self.assertIn('Authorization failed', message.error)
+
+    @with_transaction()
+    def test_scheduled_messages_wait_for_cron(self):
+        "A scheduled message is enqueued by the dispatch cron when due"
+        Message = Pool().get('sms.message')
+        company = create_company()
+        with set_company(company):
+            _, party = self.setup_sms()
+            later = dt.datetime.now() + dt.timedelta(hours=2)
+            message, = Message.queue(Message.prepare(
+                    parties=[party], text='x', kind='notification',
+                    scheduled_at=later))
+            self.assertIsNone(Message(message.id).dispatched_at)
+            Message.dispatch_due()
+            self.assertIsNone(Message(message.id).dispatched_at)
+            Message.write([message], {
+                    'scheduled_at': dt.datetime.now() - dt.timedelta(1)})
+            Message.dispatch_due()
+            self.assertIsNotNone(Message(message.id).dispatched_at)
+
+    @with_transaction()
+    def test_inbound_opt_out(self):
+        "A reply 退订 or TD opts the number out and links the party"
+        pool = Pool()
+        Inbound = pool.get('sms.inbound')
+        OptOut = pool.get('sms.opt_out')
+        company = create_company()
+        with set_company(company):
+            gateway, _ = self.setup_sms()
+            party = pool.get('party.party')(name='退订者', contact_mechanisms=[
+                    {'type': 'mobile', 'value': '+8613700001111'}])
+            party.save()
+            inbound = Inbound.receive(gateway, '13700001111', '10690', ' 退订 ')
+            self.assertEqual(inbound.party, party)
+            self.assertTrue(inbound.opt_out)
+            opt_out, = OptOut.search([('number', '=', '+8613700001111')])
+            self.assertEqual(opt_out.source, 'reply')
+            self.assertTrue(party.sms_opted_out)
+            Inbound.receive(gateway, '+8613700001111', '10690', 'td')
+            self.assertEqual(
+                OptOut.search_count([('number', '=', '+8613700001111')]), 1)
+            other = Inbound.receive(gateway, '+8613700002222', '', '你好')
+            self.assertFalse(other.opt_out)
+            self.assertIsNone(other.party)
+
+    @with_transaction()
+    def test_birthday_trigger_once(self):
+        "The birthday cron queues one greeting per customer per year"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Trigger = pool.get('sms.trigger')
+        company = create_company()
+        today = dt.date.today()
+        with set_company(company):
+            _, party = self.setup_sms()
+            party.birthday = today.replace(year=1990)
+            party.save()
+            template = self.template(
+                kind='notification', content='${name}，生日快乐！')
+            trigger, = Trigger.create([{'name': '生日', 'event': 'birthday',
+                        'template': template.id}])
+            Trigger.run()
+            Trigger.run()
+        message, = Message.search([('origin', '=', str(trigger))])
+        self.assertEqual(message.text, '王芳，生日快乐！')
+        self.assertEqual(message.party, party)
+
+    @with_transaction()
+    def test_send_wizard(self):
+        "The send wizard queues one message per ticked party and number"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Send = pool.get('sms.send', type='wizard')
+        company = create_company()
+        with set_company(company):
+            _, party = self.setup_sms()
+            template = self.template()
+            with Transaction().set_context(
+                    active_model='party.party', active_ids=[party.id]):
+                session_id, _, _ = Send.create()
+                send = Send(session_id)
+                defaults = send.default_start(None)
+                self.assertEqual(defaults['parties'], [party.id])
+                send.start.parties = [party]
+                send.start.numbers = '13922223333\n'
+                send.start.template = template
+                send.start.kind = 'marketing'
+                send.start.text = None
+                send.start.gateway = None
+                send.start.scheduled_at = None
+                self.assertEqual(send.start.on_change_with_count(), 2)
+                self.assertTrue(
+                    send.start.on_change_with_preview().startswith('王芳您好'))
+                send.transition_send()
+                send.start.numbers = '0579-83710010'
+                from trytond.exceptions import UserError
+                with self.assertRaises(UserError):
+                    send.transition_send()
+        self.assertEqual(Message.search_count([('template', '=', template.id)]), 2)
 
 
 del ModuleTestCase

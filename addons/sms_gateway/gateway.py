@@ -1,0 +1,228 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+import datetime as dt
+import secrets
+from urllib.parse import urlencode
+
+from trytond.model import (
+    DeactivableMixin, ModelSingleton, ModelSQL, ModelView, fields)
+from trytond.pool import Pool
+from trytond.pyson import Eval, In
+from trytond.transaction import Transaction
+
+from . import providers
+from . import routes  # noqa: F401 (registers the gateway callbacks)
+
+KINDS = [
+    ('log', "Log (development)"),
+    ('kannel', "Kannel (HTTP/SMPP)"),
+    ('aliyun', "Aliyun SMS"),
+    ('tencent', "Tencent Cloud SMS"),
+    ('twilio', "Twilio"),
+    ]
+# client instances keep their HTTP connections; keyed by gateway and the
+# time it was last written so an edited gateway gets a new client
+_clients = {}
+
+
+def _new_secret():
+    return secrets.token_urlsafe(24)
+
+
+class Gateway(DeactivableMixin, ModelSQL, ModelView):
+    __name__ = 'sms.gateway'
+    name = fields.Char("Name", required=True)
+    kind = fields.Selection(KINDS, "Kind", required=True)
+    url = fields.Char(
+        "URL", help="The provider's address; empty for its public one.")
+    username = fields.Char(
+        "Username / Key ID",
+        states={'invisible': Eval('kind') == 'log'},
+        help="Kannel sendsms user, Aliyun AccessKey ID, "
+        "Tencent SecretId or Twilio Account SID.")
+    password = fields.Char(
+        "Password / Secret", strip=False,
+        states={'invisible': Eval('kind') == 'log'},
+        help="Kannel password, Aliyun AccessKey secret, "
+        "Tencent SecretKey or Twilio auth token.")
+    app_id = fields.Char(
+        "Application ID",
+        states={'invisible': ~In(Eval('kind'), ['tencent', 'twilio'])},
+        help="Tencent SmsSdkAppId or Twilio Messaging Service SID.")
+    sign_name = fields.Char(
+        "Signature",
+        states={'invisible': ~In(Eval('kind'), ['aliyun', 'tencent'])},
+        help="The approved SMS signature (签名).")
+    region = fields.Char(
+        "Region", states={'invisible': Eval('kind') != 'tencent'})
+    sender = fields.Char(
+        "Sender", help="Sender number or ID (Kannel from, Twilio From).")
+    smsc = fields.Char(
+        "SMSC", states={'invisible': Eval('kind') != 'kannel'},
+        help="Kannel smsc-id to route through (for example a 106 channel).")
+    timeout = fields.Integer("Timeout", required=True, help="In seconds.")
+    callback_url = fields.Char(
+        "Callback Base URL",
+        help="The address of this Tryton server as the gateway sees it, "
+        "for example http://crm.example.com:8000; delivery reports and "
+        "inbound messages come back there.")
+    callback_secret = fields.Char(
+        "Callback Secret", required=True, strip=False,
+        help="Part of every callback address; callbacks without it are "
+        "refused.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'new_secret': {'icon': 'tryton-refresh'},
+                })
+
+    @classmethod
+    def default_kind(cls):
+        return 'log'
+
+    @classmethod
+    def default_timeout(cls):
+        return 10
+
+    @classmethod
+    def default_callback_secret(cls):
+        return _new_secret()
+
+    @classmethod
+    @ModelView.button
+    def new_secret(cls, gateways):
+        for gateway in gateways:
+            gateway.callback_secret = _new_secret()
+        cls.save(gateways)
+
+    @property
+    def uses_templates(self):
+        return providers.get(self.kind).uses_templates
+
+    def _settings(self):
+        return {name: getattr(self, name) for name in [
+                'url', 'username', 'password', 'app_id', 'sign_name',
+                'region', 'sender', 'smsc', 'timeout']}
+
+    def _transport(self):
+        "Hook: the transport of the client, None for the real one"
+        return None
+
+    def get_client(self):
+        key = (Transaction().database.name, self.id,
+            self.write_date or self.create_date)
+        client = _clients.get(key)
+        transport = self._transport()
+        if client is None or transport is not None:
+            client = providers.get(self.kind)(
+                self._settings(), transport=transport)
+            if transport is None:
+                _clients[key] = client
+        return client
+
+    def status_url(self, **params):
+        "The callback address of delivery reports for this gateway"
+        return self._callback('status', params)
+
+    def inbound_url(self):
+        return self._callback('inbound', {})
+
+    def _callback(self, kind, params):
+        if not self.callback_url:
+            return ''
+        params = {'secret': self.callback_secret, **params}
+        return '%s/%s/sms_gateway/%s/%s?%s' % (
+            self.callback_url.rstrip('/'), Transaction().database.name,
+            kind, self.id, urlencode(params))
+
+
+class Configuration(ModelSingleton, ModelSQL, ModelView):
+    __name__ = 'sms.configuration'
+    gateway = fields.Many2One(
+        'sms.gateway', "Default Gateway",
+        help="Used when a send does not name a gateway.")
+    region = fields.Char(
+        "Default Region", required=True,
+        help="Country code for numbers typed without one (CN).")
+    quiet_start = fields.Time(
+        "Quiet Hours Start", help="Marketing messages wait from this time…")
+    quiet_end = fields.Time("Quiet Hours End", help="…until this time.")
+    timezone = fields.Char(
+        "Timezone", help="Of the quiet hours, for example Asia/Shanghai; "
+        "empty for the company's or the server's.")
+    max_attempts = fields.Integer(
+        "Maximum Attempts", required=True,
+        help="While the gateway is unreachable a message is tried again "
+        "this many times before it fails.")
+    retry_delay = fields.Integer(
+        "Retry Delay", required=True,
+        help="Seconds before the first new attempt; doubled each time.")
+
+    @classmethod
+    def default_region(cls):
+        return 'CN'
+
+    @classmethod
+    def default_quiet_start(cls):
+        return dt.time(21, 0)
+
+    @classmethod
+    def default_quiet_end(cls):
+        return dt.time(8, 0)
+
+    @classmethod
+    def default_max_attempts(cls):
+        return 6
+
+    @classmethod
+    def default_retry_delay(cls):
+        return 60
+
+    def get_gateway(self, gateway=None):
+        gateway = gateway or self.gateway
+        if not gateway:
+            Gateway = Pool().get('sms.gateway')
+            gateways = Gateway.search([], limit=1)
+            gateway = gateways[0] if gateways else None
+        return gateway
+
+    def local_now(self, now=None):
+        "The local time of the quiet hours, as a naive datetime"
+        from trytond.tools import timezone as tz
+        now = now or dt.datetime.now()
+        zone = self.timezone
+        if not zone:
+            Company = Pool().get('company.company')
+            company_id = Transaction().context.get('company')
+            if company_id:
+                zone = Company(company_id).timezone
+        if not zone:
+            return now
+        return now.replace(tzinfo=dt.timezone.utc).astimezone(
+            tz.ZoneInfo(zone)).replace(tzinfo=None)
+
+    def quiet_until(self, now=None):
+        """If ``now`` (UTC, naive) is in the quiet hours, the UTC datetime
+        when they end, else None"""
+        if not self.quiet_start or not self.quiet_end:
+            return None
+        now = now or dt.datetime.now()
+        local = self.local_now(now)
+        start, end, time = self.quiet_start, self.quiet_end, local.time()
+        if start <= end:
+            quiet = start <= time < end
+        else:
+            quiet = time >= start or time < end
+        if not quiet:
+            return None
+        until = dt.datetime.combine(local.date(), end)
+        if until <= local:
+            until += dt.timedelta(days=1)
+        return now + (until - local)
+
+    def backoff(self, attempts):
+        "Delay before the next attempt after ``attempts`` failed ones"
+        return dt.timedelta(
+            seconds=min(self.retry_delay * 2 ** max(attempts - 1, 0), 6 * 3600))

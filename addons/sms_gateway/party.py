@@ -1,0 +1,28 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+    birthday = fields.Date("Birthday")
+    sms_messages = fields.One2Many(
+        'sms.message', 'party', "SMS Messages", readonly=True)
+    sms_opted_out = fields.Function(
+        fields.Boolean("SMS Opt-out"), 'get_sms_opted_out')
+
+    @classmethod
+    def get_sms_opted_out(cls, parties, name):
+        OptOut = Pool().get('sms.opt_out')
+        result = {p.id: False for p in parties}
+        for opt_out in OptOut.search([('party', 'in', [p.id for p in parties])]):
+            result[opt_out.party.id] = True
+        return result
+
+    @classmethod
+    def copy(cls, parties, default=None):
+        default = default.copy() if default else {}
+        default.setdefault('sms_messages', None)
+        return super().copy(parties, default=default)

@@ -1,0 +1,96 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Event messages: birthday greetings, callback reminders and the hook
+other modules use for their own events (see doc/design.rst)."""
+import datetime as dt
+
+from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+
+class Trigger(DeactivableMixin, ModelSQL, ModelView):
+    __name__ = 'sms.trigger'
+    name = fields.Char("Name", required=True, translate=True)
+    event = fields.Selection('get_events', "Event", required=True)
+    template = fields.Many2One('sms.template', "Template", required=True)
+    gateway = fields.Many2One(
+        'sms.gateway', "Gateway", help="Empty for the default gateway.")
+    days = fields.Integer(
+        "Days Ahead", required=True,
+        help="Send this many days before the event (0: on the day).")
+
+    @classmethod
+    def default_days(cls):
+        return 0
+
+    @classmethod
+    def _get_events(cls):
+        """Hook: ``[(code, label)]`` of the events; a module adding one
+        also defines ``_recipients_<code>(self, date)``"""
+        return [
+            ('birthday', "Birthday"),
+            ]
+
+    @classmethod
+    def get_events(cls):
+        return cls._get_events()
+
+    def get_recipients(self, date):
+        """Yield ``(party, values, origin)`` for the event falling on
+        ``date``; ``values`` are extra merge values, ``origin`` the record
+        that caused the message (or None)"""
+        return getattr(self, '_recipients_%s' % self.event)(date)
+
+    def _recipients_birthday(self, date):
+        Party = Pool().get('party.party')
+        for party in Party.search([('birthday', '!=', None)]):
+            if (party.birthday.month, party.birthday.day) == (
+                    date.month, date.day):
+                yield party, {}, None
+
+    @classmethod
+    def run(cls, triggers=None, date=None):
+        "Cron: queue the messages of today's events, once per event"
+        if triggers is None:
+            triggers = cls.search([])
+        date = date or dt.date.today()
+        Message = Pool().get('sms.message')
+        for trigger in triggers:
+            target = date + dt.timedelta(days=trigger.days)
+            messages = trigger.prepare_messages(
+                trigger.get_recipients(target), target)
+            if messages:
+                Message.queue(messages)
+
+    def prepare_messages(self, recipients, date):
+        "Prepare one message per recipient not already sent for ``date``"
+        Message = Pool().get('sms.message')
+        messages = []
+        for party, values, origin in recipients:
+            key = 'trigger:%s:%s:%s:%s' % (
+                self.id, date.isoformat(), party.id, origin or '')
+            if Message.search([('event_key', '=', key)], limit=1):
+                continue
+            messages.extend(Message.prepare(
+                    parties=[party], template=self.template,
+                    gateway=self.gateway, values=values,
+                    origin=origin or self, event_key=key))
+        return messages
+
+    @classmethod
+    def fire(cls, event, recipients, date=None):
+        """Queue at once the messages of ``event`` for ``recipients``
+        (``(party, values, origin)``): for modules that detect their event
+        themselves (a wallet going low) rather than by the daily cron"""
+        Message = Pool().get('sms.message')
+        date = date or dt.date.today()
+        recipients = list(recipients)
+        messages = []
+        for trigger in cls.search([('event', '=', event)]):
+            messages.extend(trigger.prepare_messages(recipients, date))
+        if messages:
+            Message.queue(messages)
+        return messages
+
+
