@@ -30,6 +30,7 @@ def _new_secret():
 
 
 class Gateway(DeactivableMixin, ModelSQL, ModelView):
+    __string__ = "SMS Gateway"
     __name__ = 'sms.gateway'
     name = fields.Char("Name", required=True)
     kind = fields.Selection(KINDS, "Kind", required=True)
@@ -139,6 +140,7 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
+    __string__ = "SMS Configuration"
     __name__ = 'sms.configuration'
     gateway = fields.Many2One(
         'sms.gateway', "Default Gateway",

@@ -12,6 +12,7 @@ OPT_OUT_WORDS = {'退订', 'TD', 'T', 'N', 'STOP', 'UNSUBSCRIBE', '退', '取消
 
 
 class Inbound(ModelSQL, ModelView):
+    __string__ = "Inbound SMS"
     __name__ = 'sms.inbound'
     _rec_name = 'number'
     gateway = fields.Many2One(

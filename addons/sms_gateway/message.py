@@ -34,6 +34,7 @@ STALE_SENDING = dt.timedelta(minutes=15)
 
 
 class Message(Workflow, ModelSQL, ModelView):
+    __string__ = "SMS Message"
     __name__ = 'sms.message'
     _rec_name = 'number'
     _states = {'readonly': Eval('state') != 'queued'}
@@ -464,6 +465,7 @@ class Message(Workflow, ModelSQL, ModelView):
 
 
 class OptOut(ModelSQL, ModelView):
+    __string__ = "SMS Opt-out"
     __name__ = 'sms.opt_out'
     _rec_name = 'number'
     number = fields.Char(

@@ -15,6 +15,7 @@ from .template import MESSAGE_KINDS
 
 
 class SendStart(ModelView):
+    __string__ = "Send SMS"
     __name__ = 'sms.send.start'
     parties = fields.Many2Many(
         'party.party', None, None, "Customers",

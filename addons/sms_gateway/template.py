@@ -17,6 +17,7 @@ MESSAGE_KINDS = [
 
 
 class Template(DeactivableMixin, ModelSQL, ModelView):
+    __string__ = "SMS Template"
     __name__ = 'sms.template'
     name = fields.Char("Name", required=True, translate=True)
     kind = fields.Selection(

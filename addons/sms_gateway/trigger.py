@@ -10,6 +10,7 @@ from trytond.transaction import Transaction
 
 
 class Trigger(DeactivableMixin, ModelSQL, ModelView):
+    __string__ = "SMS Event Message"
     __name__ = 'sms.trigger'
     name = fields.Char("Name", required=True, translate=True)
     event = fields.Selection('get_events', "Event", required=True)
