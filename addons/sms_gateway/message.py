@@ -97,7 +97,7 @@ class Message(Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 'retry': {
-                    'invisible': Eval('state') != 'failed',
+                    'invisible': ~Eval('state').in_(['failed', 'queued']),
                     'depends': ['state'],
                     },
                 })
@@ -305,11 +305,15 @@ class Message(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _defer_quiet(cls, messages, config, now):
-        "Move marketing messages out of the quiet hours"
+        """Return the messages due now; move marketing messages out of the
+        quiet hours"""
         until = config.quiet_until(now)
         ready = []
+        due = now + dt.timedelta(seconds=1)
         for message in messages:
-            if message.state != 'queued':
+            # without a worker a task runs at once, whatever its schedule
+            if message.state != 'queued' or (
+                    message.scheduled_at and message.scheduled_at > due):
                 continue
             if until and message.kind == 'marketing':
                 cls.write([message], {'scheduled_at': until})
@@ -456,12 +460,14 @@ class Message(Workflow, ModelSQL, ModelView):
     @classmethod
     @ModelView.button
     def retry(cls, messages):
-        "Send again the messages that failed before reaching the gateway"
-        messages = [m for m in messages if m.state == 'failed']
-        cls.write(messages, {
-                'state': 'queued', 'error': None, 'scheduled_at': None,
-                'attempts': 0})
-        cls.dispatch(messages)
+        """Send now a failed message, or a queued one waiting for its next
+        attempt or its scheduled time"""
+        failed = [m for m in messages if m.state == 'failed']
+        waiting = [m for m in messages if m.state == 'queued']
+        if failed:
+            cls.write(failed, {'state': 'queued', 'attempts': 0})
+        cls.write(failed + waiting, {'error': None, 'scheduled_at': None})
+        cls.dispatch(failed + waiting)
 
 
 class OptOut(ModelSQL, ModelView):
