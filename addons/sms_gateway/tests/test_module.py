@@ -393,5 +393,49 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
                     send.transition_send()
         self.assertEqual(Message.search_count([('template', '=', template.id)]), 2)
 
+    @with_transaction()
+    def test_sent_sms_logged_as_followup(self):
+        "With telesales_pipeline each SMS sent to a customer is a follow-up"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Followup = pool.get('crm.followup')
+        company = create_company()
+        with set_company(company):
+            _, party = self.setup_sms()
+            message, = Message.queue(Message.prepare(
+                    parties=[party], text='跟进短信', kind='notification'))
+            with fake_transport(accepted):
+                Message.process([message])
+            followup, = Followup.search([('origin', '=', str(message))])
+            self.assertEqual(followup.party, party)
+            self.assertEqual(followup.method.code, 'sms')
+            self.assertEqual(followup.content, '跟进短信')
+            self.assertTrue(followup.automatic)
+
+    @with_transaction()
+    def test_callback_reminder_trigger(self):
+        "Customers due for a callback get the reminder once"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Followup = pool.get('crm.followup')
+        Trigger = pool.get('sms.trigger')
+        company = create_company()
+        tomorrow = dt.date.today() + dt.timedelta(days=1)
+        with set_company(company):
+            _, party = self.setup_sms()
+            followup, = Followup.create([{'party': party.id,
+                        'content': '约好明天回访',
+                        'next_callback': tomorrow}])
+            template = self.template(kind='notification',
+                content='${name}您好，${consultant}将于${callback_date}联系您')
+            trigger, = Trigger.create([{'name': '回访提醒',
+                        'event': 'callback', 'template': template.id,
+                        'days': 1}])
+            Trigger.run([trigger])
+            Trigger.run([trigger])
+        message, = Message.search([('origin', '=', str(followup))])
+        self.assertIn(tomorrow.isoformat(), message.text)
+        self.assertTrue(message.text.startswith('王芳您好'))
+
 
 del ModuleTestCase
