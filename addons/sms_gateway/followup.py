@@ -55,10 +55,9 @@ class Trigger(metaclass=PoolMeta):
     __name__ = 'sms.trigger'
 
     @classmethod
-    def _get_events(cls):
-        return super()._get_events() + [
-            ('callback', "Callback Reminder"),
-            ]
+    def __setup__(cls):
+        super().__setup__()
+        cls.event.selection.append(('callback', "Callback Reminder"))
 
     def _recipients_callback(self, date):
         "Customers whose open follow-up asks for a callback on ``date``"

@@ -13,7 +13,10 @@ class Trigger(DeactivableMixin, ModelSQL, ModelView):
     __string__ = "SMS Event Message"
     __name__ = 'sms.trigger'
     name = fields.Char("Name", required=True, translate=True)
-    event = fields.Selection('get_events', "Event", required=True)
+    event = fields.Selection([
+            ('birthday', "Birthday"),
+            ], "Event", required=True,
+        help="Modules add their events to this selection.")
     template = fields.Many2One('sms.template', "Template", required=True)
     gateway = fields.Many2One(
         'sms.gateway', "Gateway", help="Empty for the default gateway.")
@@ -24,18 +27,6 @@ class Trigger(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_days(cls):
         return 0
-
-    @classmethod
-    def _get_events(cls):
-        """Hook: ``[(code, label)]`` of the events; a module adding one
-        also defines ``_recipients_<code>(self, date)``"""
-        return [
-            ('birthday', "Birthday"),
-            ]
-
-    @classmethod
-    def get_events(cls):
-        return cls._get_events()
 
     def get_recipients(self, date):
         """Yield ``(party, values, origin)`` for the event falling on
