@@ -198,6 +198,12 @@ class Kannel:
             self.fakesmsc = process
         return process
 
+    def logs(self, tail=3000):
+        return '\n'.join('== %s\n%s' % (name, (self.dir / name).read_text(
+                    'utf-8', 'replace')[-tail:])
+            for name in ['bearerbox.log', 'smsbox.log', 'access.log']
+            if (self.dir / name).exists())
+
     def stop_fakesmsc(self):
         stop(self.fakesmsc)
         self.fakesmsc = None

@@ -69,15 +69,16 @@ def send(stack, parties, text):
     return Message.find([('party', 'in', [p.id for p in parties])])
 
 
-def wait_state(message, states, timeout=20):
+def wait_state(message, states, timeout=60, kannel=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         message.reload()
         if message.state in states:
             return message
         time.sleep(0.2)
-    raise AssertionError('%s still %s (%s)' % (
-            message.id, message.state, message.error))
+    logs = kannel.logs() if kannel else ''
+    raise AssertionError('%s still %s (%s)\n%s' % (
+            message.id, message.state, message.error, logs))
 
 
 def test_send_chinese_and_delivery_report(stack):
@@ -107,7 +108,7 @@ def test_gateway_down_then_up(stack):
     finally:
         kannel.start_smsbox()
     message.click('retry')  # "send now" rather than waiting for the cron
-    wait_state(message, {'delivered'})
+    wait_state(message, {'delivered'}, kannel=kannel)
     assert message.attempts == 2
     texts = [t for _, _, t in kannel.fakesmsc_received()]
     assert texts.count('down then up') == 1

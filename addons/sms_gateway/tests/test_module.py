@@ -394,6 +394,30 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(Message.search_count([('template', '=', template.id)]), 2)
 
     @with_transaction()
+    def test_queue_many(self):
+        "A large send is stored in bulk with the same values"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Queue = pool.get('ir.queue')
+        company = create_company()
+        with set_company(company):
+            self.setup_sms()
+            numbers = ['+86139%08d' % i for i in range(601)]
+            tasks = Queue.search_count([('name', '=', 'sms')])
+            messages = Message.queue(Message.prepare(
+                    numbers=numbers, template=self.template(
+                        provider_params='name')))
+        stored = Message.search([('id', 'in', [m.id for m in messages])])
+        self.assertEqual(len(stored), 601)
+        message = Message(messages[-1].id)
+        self.assertEqual(
+            (message.number, message.state, message.kind, message.params),
+            ('+8613900000600', 'queued', 'marketing', {'name': ''}))
+        self.assertIsNotNone(message.dispatched_at)
+        self.assertEqual(
+            Queue.search_count([('name', '=', 'sms')]) - tasks, 13)
+
+    @with_transaction()
     def test_sent_sms_logged_as_followup(self):
         "With telesales_pipeline each SMS sent to a customer is a follow-up"
         pool = Pool()

@@ -1,0 +1,252 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Benchmark of sms_gateway on PostgreSQL (issue 5).
+
+1. Render and queue: N customers (default 100,000) with a mobile number, a
+   template with 3 merge fields; ``sms.message`` ``prepare`` + ``queue``
+   (validation, opt-out check, rendering, insert, ir.queue tasks) per second.
+   Baseline in the same run: rendering the same texts in a plain loop and
+   inserting the rows with one executemany (the floor of any ORM path).
+2. End-to-end delivery through Kannel + fakesmsc: M messages queued, sent by
+   trytond-worker processes through Kannel's sendsms, delivery reports back
+   into trytond's route, until every message is *delivered*. Baseline: a
+   plain loop of sendsms HTTP calls against the same Kannel (the ceiling).
+
+Run: .venv/bin/python bench/sms.py [--customers 100000] [--messages 2000]
+(PostgreSQL from CRM_PG_URI, default postgresql://postgres@127.0.0.1:5432/).
+"""
+import argparse
+import datetime as dt
+import os
+import pathlib
+import secrets
+import subprocess
+import sys
+import time
+import urllib.parse
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'addons'))
+PG = os.environ.get('CRM_PG_URI', 'postgresql://postgres@127.0.0.1:5432/')
+os.environ['TRYTOND_DATABASE_URI'] = PG
+os.environ.pop('DB_NAME', None)
+
+from sms_gateway.tests.servers import (  # noqa: E402
+    BIN, Kannel, _pg_execute, free_port, stop, wait_port)
+
+
+def create_database(workdir, name):
+    _pg_execute('CREATE DATABASE "%s"' % name)
+    (workdir / 'pass').write_text('admin\n')
+    env = dict(os.environ, TRYTONPASSFILE=str(workdir / 'pass'))
+    subprocess.run([str(BIN / 'trytond-admin'), '-c', str(workdir / 'conf'),
+            '-d', name, '--all', '--email', 'a@example.com',
+            '-u', 'sms_gateway', '--activate-dependencies'],
+        env=env, check=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+
+
+def insert_customers(name, count):
+    "Bulk-insert customers with a mobile number (set-up, not measured)"
+    import psycopg
+    with psycopg.connect(PG.rstrip('/') + '/' + name) as connection:
+        cursor = connection.cursor()
+        now = dt.datetime.now()
+        cursor.execute(
+            'INSERT INTO party_party (name, code, active, create_uid, '
+            'create_date) SELECT %s || i, %s || i, true, 0, %s '
+            'FROM generate_series(1, %s) AS i', ('客户', 'B', now, count))
+        cursor.execute(
+            'INSERT INTO party_contact_mechanism (party, type, value, '
+            'value_compact, active, create_uid, create_date) '
+            "SELECT id, 'mobile', '+86139' || lpad(id::text, 8, '0'), "
+            "'+86139' || lpad(id::text, 8, '0'), true, 0, %s "
+            'FROM party_party', (now,))
+        connection.commit()
+
+
+def bench_queue(name, count):
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    from sms_gateway.template_language import render
+    Pool.start()
+    pool = Pool(name)
+    pool.init()
+    with Transaction().start(name, 0,
+            _lock_tables=['sms_configuration']) as transaction:
+        Gateway = pool.get('sms.gateway')
+        Template = pool.get('sms.template')
+        Configuration = pool.get('sms.configuration')
+        Message = pool.get('sms.message')
+        Party = pool.get('party.party')
+        gateway = Gateway(name='log', kind='log')
+        gateway.save()
+        config = Configuration(1)
+        config.gateway = gateway
+        config.quiet_start = config.quiet_end = None
+        config.save()
+        template = Template(name='bench', kind='marketing',
+            content='${name}您好，${company}顾问${consultant}邀请您参加活动')
+        template.save()
+        parties = Party.search([], order=[('id', 'ASC')])[:count]
+        transaction.commit()
+
+        # baseline: a plain loop rendering and inserting the same rows
+        start = time.perf_counter()
+        rows = [(render(template.content, {'name': p.name, 'company': '',
+                        'consultant': 'admin'}), '+86139%08d' % p.id, p.id)
+            for p in parties]
+        cursor = transaction.connection.cursor()
+        cursor.executemany(
+            'INSERT INTO sms_message (text, number, party, kind, state, '
+            "attempts, create_uid, create_date) VALUES (%s, %s, %s, "
+            "'marketing', 'cancelled', 0, 0, now())", rows)
+        transaction.commit()
+        baseline = len(rows) / (time.perf_counter() - start)
+
+        # the module: prepare (check numbers, opt-outs, render) + queue
+        start = time.perf_counter()
+        queued = 0
+        for index in range(0, len(parties), 10000):
+            messages = Message.prepare(
+                parties=parties[index:index + 10000], template=template)
+            Message.queue(messages)
+            queued += len(messages)
+            transaction.commit()
+        rate = queued / (time.perf_counter() - start)
+        tasks = pool.get('ir.queue').search_count([('name', '=', 'sms')])
+    return rate, baseline, queued, tasks
+
+
+def bench_delivery(workdir, name, count):
+    "End-to-end through trytond + trytond-worker + Kannel + fakesmsc"
+    import requests
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    port = free_port()
+    conf = workdir / 'conf'
+    conf.write_text('[web]\nlisten = 127.0.0.1:%s\n[queue]\nworker = True\n'
+        % port)
+    logs = open(workdir / 'servers.log', 'ab')
+    server = subprocess.Popen([str(BIN / 'trytond'), '-c', str(conf),
+            '-d', name], stdout=logs, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([str(BIN / 'trytond-worker'), '-c', str(conf),
+            '-d', name, '-n', '2'], stdout=logs, stderr=subprocess.STDOUT)
+    kannel = None
+    try:
+        wait_port(port, server, timeout=60)
+        pool = Pool(name)
+        with Transaction().start(name, 0,
+                _lock_tables=['sms_configuration']) as transaction:
+            Gateway = pool.get('sms.gateway')
+            Configuration = pool.get('sms.configuration')
+            gateway = Gateway(name='Kannel', kind='kannel',
+                callback_url='http://127.0.0.1:%s' % port)
+            gateway.save()
+            transaction.commit()
+            kannel = Kannel(inbound_url='%s/%s/sms_gateway/inbound/%s?secret='
+                '%s' % (gateway.callback_url, name, gateway.id,
+                    gateway.callback_secret))
+            kannel.start()
+            gateway.url = kannel.sendsms_url
+            gateway.username = kannel.username
+            gateway.password = kannel.password
+            gateway.save()
+            config = Configuration(1)
+            config.gateway = gateway
+            config.save()
+            transaction.commit()
+
+        # baseline: a plain loop of sendsms calls against the same Kannel
+        session = requests.Session()
+        start = time.perf_counter()
+        for i in range(count):
+            answer = session.get(kannel.sendsms_url, params={
+                    'username': kannel.username, 'password': kannel.password,
+                    'from': '10690', 'to': '+8613700%06d' % i,
+                    'text': '基准测试 %s' % i, 'coding': 2,
+                    'charset': 'UTF-8'}, timeout=10)
+            assert answer.status_code == 202, answer.text
+        loop_rate = count / (time.perf_counter() - start)
+
+        with Transaction().start(name, 0) as transaction:
+            Message = pool.get('sms.message')
+            Party = pool.get('party.party')
+            Template = pool.get('sms.template')
+            template, = Template.search([('name', '=', 'bench')])
+            parties = Party.search([], order=[('id', 'DESC')], limit=count)
+            start = time.perf_counter()
+            messages = Message.prepare(parties=parties, template=template,
+                kind='notification')
+            Message.queue(messages)
+            ids = [m.id for m in messages]
+            transaction.commit()
+        deadline = time.monotonic() + 600
+        while True:
+            with Transaction().start(name, 0, readonly=True):
+                Message = pool.get('sms.message')
+                delivered = Message.search_count([
+                        ('id', 'in', ids), ('state', '=', 'delivered')])
+                other = Message.search_count([
+                        ('id', 'in', ids),
+                        ('state', 'in', ['failed', 'refused'])])
+                if other:
+                    failed, = Message.search([('id', 'in', ids),
+                            ('state', 'in', ['failed', 'refused'])], limit=1)
+                    print('failed:', failed.state, failed.error)
+            if delivered + other >= len(ids) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        e2e_rate = delivered / (time.perf_counter() - start)
+        texts = [t for _, _, t in kannel.fakesmsc_received()
+            if not t.startswith('基准测试')]
+        sent_twice = len(texts) - len(set(texts))
+        return e2e_rate, loop_rate, delivered, other, sent_twice
+    finally:
+        if kannel:
+            kannel.close()
+        stop(worker)
+        stop(server)
+        logs.close()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--customers', type=int, default=100000)
+    parser.add_argument('--messages', type=int, default=2000)
+    args = parser.parse_args()
+    import tempfile
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix='bench-sms-'))
+    (workdir / 'conf').write_text('')
+    name = 'bench_sms_%s' % secrets.token_hex(3)
+    try:
+        started = time.perf_counter()
+        create_database(workdir, name)
+        insert_customers(name, args.customers)
+        print('set-up: %s customers in %.0f s' % (
+                args.customers, time.perf_counter() - started))
+        rate, baseline, queued, tasks = bench_queue(name, args.customers)
+        print('render + queue: %d messages, %.0f msg/s (%d queue tasks); '
+            'plain render + executemany INSERT: %.0f msg/s; ratio %.2f' % (
+                queued, rate, tasks, baseline, rate / baseline))
+        e2e, loop, delivered, failed, twice = bench_delivery(
+            workdir, name, args.messages)
+        print('end-to-end through Kannel: %d delivered, %d failed, '
+            '%d sent twice; %.0f msg/s delivered; plain sendsms loop: '
+            '%.0f msg/s; ratio %.2f' % (
+                delivered, failed, twice, e2e, loop, e2e / loop))
+    finally:
+        from trytond.pool import Pool
+        from trytond import backend
+        Pool.stop(name) if hasattr(Pool, 'stop') else None
+        try:
+            backend.Database(name).close()
+        except Exception:
+            pass
+        _pg_execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        import shutil
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
