@@ -220,7 +220,10 @@ class Message(Workflow, ModelSQL, ModelView):
     def queue(cls, messages):
         "Save ``messages`` and hand the ready ones to the queue"
         if len(messages) > CHUNK and Transaction().database.has_returning():
-            cls._bulk_create(messages)
+            ids = cls._bulk_create(messages)
+            messages = []
+            for sub in grouped_slice(ids, CHUNK):
+                messages.extend(cls.browse(sub))
         else:
             cls.save(messages)
         for sub in grouped_slice(messages, CHUNK):
@@ -235,7 +238,8 @@ class Message(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _bulk_create(cls, messages):
-        """Insert many prepared messages with multi-row INSERTs.
+        """Insert many prepared messages with multi-row INSERTs; return
+        their ids in order.
 
         Bulk sends are built by :meth:`prepare`, which already checked every
         value; the ORM's per-record create costs about 100 times more."""
@@ -246,15 +250,15 @@ class Message(Workflow, ModelSQL, ModelView):
         columns = [Column(table, n) for n in names] + [
             table.create_uid, table.create_date]
         now = dt.datetime.now()
+        ids = []
         for sub in grouped_slice(messages, 1000):
-            sub = list(sub)
             values = [[cls._fields[n].sql_format(getattr(m, n, None))
                     for n in names] + [transaction.user, now] for m in sub]
             cursor.execute(*table.insert(
                     columns, values=values, returning=[table.id]))
-            for message, (id_,) in zip(sub, cursor):
-                message.id = id_
+            ids.extend(i for i, in cursor)
         transaction.counter += 1
+        return ids
 
     # -- the queue ---------------------------------------------------------
 
