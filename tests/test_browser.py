@@ -71,6 +71,12 @@ def login(driver, url, user, password, database='demo'):
     return wait
 
 
+def script_errors(driver):
+    "JavaScript errors the page raised (a view sao cannot draw, …)"
+    return [entry['message'] for entry in driver.get_log('browser')
+        if entry['source'] == 'javascript']
+
+
 def test_rep_sees_module_menus_in_chinese(demo_url):
     from selenium.webdriver.common.by import By
     from demo.loader import password_of
@@ -85,6 +91,7 @@ def test_rep_sees_module_menus_in_chinese(demo_url):
         text = driver.find_element(*menu).text
         missing = [label for label in MODULE_MENUS if label not in text]
         assert not missing, f'menus not shown: {missing}; menu text: {text}'
+        assert not script_errors(driver)
     except Exception:
         driver.save_screenshot(str(ARTIFACTS / 'browser_rep_failure.png'))
         raise
