@@ -539,7 +539,8 @@ class Call(ModelSQL, ModelView):
         if self.party:
             label = gettext('pbx_connector.msg_pop_known',
                 party=self.party.rec_name, number=number)
-            return label, '\n'.join(self.screen_pop_lines())
+            # a notification's description is a one-line Char
+            return label, ' | '.join(self.screen_pop_lines())
         return (gettext('pbx_connector.msg_pop_unknown', number=number),
             gettext('pbx_connector.msg_pop_unknown_hint'))
 
