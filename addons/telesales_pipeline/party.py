@@ -7,6 +7,7 @@ stage up/down (PL-04), markers (PL-05), owner-change history (PL-08),
 lists (PL-22), VIP approval (PL-23), delete rules (PL-21).
 """
 import datetime
+from functools import wraps
 
 from sql.conditionals import Case, Coalesce
 
@@ -21,6 +22,33 @@ from .exceptions import (
     ClaimQuotaError, ClaimTakenError, CustomerDeleteError, MarkerError,
     NoEmployeeError, OwnershipError, ReleaseError, StageError,
     VIPApprovalError)
+
+
+
+def _claim_race(func):
+    """Refuse a claim of customers that left the pool with a clear message
+
+    ModelView.button first reads the records under the visibility rules: a
+    customer another rep claimed a moment ago is no longer visible to this
+    rep and the read would fail with a generic access error."""
+    @wraps(func)
+    def wrapper(cls, parties, *args, **kwargs):
+        transaction = Transaction()
+        ids = [p.id for p in parties if p.id is not None and p.id >= 0]
+        if transaction.user and transaction.check_access and ids:
+            visible = {p.id for p in cls.search([('id', 'in', ids)])}
+            hidden = [i for i in ids if i not in visible]
+            with without_check_access():
+                for party in cls.browse(hidden):
+                    if party.crm_ownership != 'shared':
+                        raise ClaimTakenError(gettext(
+                                'telesales_pipeline.msg_claim_taken',
+                                customer=party.rec_name,
+                                owner=party.crm_owner.rec_name
+                                if party.crm_owner else ''))
+        return func(cls, parties, *args, **kwargs)
+    return wrapper
+
 
 STAGES = [
     ('reserve', "Reserve"),
@@ -401,6 +429,7 @@ class Party(metaclass=PoolMeta):
         return Employee(employee)
 
     @classmethod
+    @_claim_race
     @ModelView.button
     def crm_claim(cls, parties):
         "Claim shared customers for the current employee within the quota"

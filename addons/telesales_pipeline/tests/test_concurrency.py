@@ -98,9 +98,6 @@ def _claim(party_ids):
 
 
 def _rep_worker(index, user, context, party_ids, barrier, results):
-    from trytond.model.exceptions import AccessError
-    from trytond.model.modelview import AccessButtonError
-
     from telesales_pipeline.exceptions import (
         ClaimQuotaError, ClaimTakenError)
     order = list(party_ids)
@@ -113,10 +110,9 @@ def _rep_worker(index, user, context, party_ids, barrier, results):
         try:
             run_in_transaction(user, context, lambda: _claim(batch))
             outcome['claimed'] += len(batch)
-        except (ClaimTakenError, AccessError, AccessButtonError):
-            # claimed by another rep a moment earlier: either the claim
-            # saw it under the lock (ClaimTakenError) or the button's
-            # access check found it no longer visible or shared
+        except ClaimTakenError:
+            # claimed by another rep a moment earlier: refused with the
+            # module's message, never Tryton's generic access error
             outcome['taken'] += 1
         except ClaimQuotaError:
             outcome['quota'] += 1
