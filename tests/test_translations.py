@@ -1,0 +1,55 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Every translatable string of the suite has its Simplified Chinese text
+
+The source strings are what Tryton's own "Set Translations" wizard and
+translation export produce for each module (fields, help, models, records
+such as messages, menus, actions, groups and rules, selections, view labels,
+wizard buttons and report texts); each must have a non-fuzzy translation in
+the module's ``locale/zh_CN.po``.
+"""
+import polib
+import pytest
+
+from conftest import ADDONS
+
+MODULES = [
+    'telesales_pipeline', 'sms_gateway', 'pbx_connector', 'early_ed_crm',
+    'loan_brokerage']
+
+
+@pytest.fixture(scope='module')
+def sources():
+    from trytond.pool import Pool
+    from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
+    from trytond.transaction import Transaction
+    drop_db()
+    activate_module(MODULES)
+    try:
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            Translation = pool.get('ir.translation')
+            TranslationSet = pool.get('ir.translation.set', type='wizard')
+            session_id, _, _ = TranslationSet.create()
+            wizard = TranslationSet(session_id)
+            wizard.set_report()
+            wizard.set_view()
+            result = {m: polib.pofile(
+                    Translation.translation_export('en', m).decode())
+                for m in MODULES}
+            transaction.rollback()
+        yield result
+    finally:
+        drop_db()
+
+
+@pytest.mark.parametrize('module', MODULES)
+def test_zh_cn_complete(sources, module):
+    translated = {(e.msgctxt, e.msgid)
+        for e in polib.pofile(str(ADDONS / module / 'locale' / 'zh_CN.po'))
+        if e.msgstr and 'fuzzy' not in e.flags}
+    assert sources[module]
+    missing = ['%s %r' % (e.msgctxt, e.msgid) for e in sources[module]
+        if (e.msgctxt, e.msgid) not in translated]
+    assert not missing, 'untranslated in %s/locale/zh_CN.po:\n%s' % (
+        module, '\n'.join(missing))
