@@ -1,7 +1,8 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-from trytond.model import fields
+from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 
@@ -12,6 +13,22 @@ class Party(metaclass=PoolMeta):
         'sms.message', 'party', "SMS Messages", readonly=True)
     sms_opted_out = fields.Function(
         fields.Boolean("SMS Opt-out"), 'get_sms_opted_out')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'sms_send': {
+                    'invisible': Eval('id', -1) < 0,
+                    'depends': ['id'],
+                    },
+                })
+
+    @classmethod
+    @ModelView.button_action('sms_gateway.wizard_send')
+    def sms_send(cls, parties):
+        "Open the send wizard on the party (a button reachable on a phone)"
+        pass
 
     @classmethod
     def get_sms_opted_out(cls, parties, name):
