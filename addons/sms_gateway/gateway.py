@@ -161,6 +161,15 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     retry_delay = fields.Integer(
         "Retry Delay", required=True,
         help="Seconds before the first new attempt; doubled each time.")
+    rate_limit = fields.Integer(
+        "Marketing Messages per Number",
+        domain=['OR', ('rate_limit', '=', None), ('rate_limit', '>', 0)],
+        help="At most this many marketing messages to one number within the "
+        "rate period; more are refused with the reason. Empty for no limit.")
+    rate_period = fields.Integer(
+        "Rate Period", required=True,
+        domain=[('rate_period', '>', 0)],
+        help="In hours.")
 
     @classmethod
     def default_region(cls):
@@ -181,6 +190,14 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_retry_delay(cls):
         return 60
+
+    @classmethod
+    def default_rate_limit(cls):
+        return 2
+
+    @classmethod
+    def default_rate_period(cls):
+        return 24
 
     def get_gateway(self, gateway=None):
         gateway = gateway or self.gateway

@@ -11,7 +11,8 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from sql import Column
+from sql import Column, Literal
+from sql.aggregate import Count
 
 from trytond import backend
 from trytond.tools import grouped_slice
@@ -159,6 +160,13 @@ class Message(Workflow, ModelSQL, ModelView):
             for p, raw in recipients]
         opted_out = cls._opted_out(
             {e for _, _, e, _ in checked if e}) if kind == 'marketing' else ()
+        if kind == 'marketing' and config.rate_limit:
+            # marketing messages each number already had in the period;
+            # counted up as this batch takes its share
+            received = cls._recent_marketing(
+                {e for _, _, e, _ in checked if e}, config.rate_period)
+        else:
+            received = None
         messages = []
         for party, raw, e164, reason in checked:
             message = cls(
@@ -178,11 +186,37 @@ class Message(Workflow, ModelSQL, ModelView):
             elif e164 in opted_out:
                 message.state, message.error = 'refused', gettext(
                     'sms_gateway.msg_opted_out', number=e164)
+            elif (received is not None
+                    and received[e164] >= config.rate_limit):
+                message.state, message.error = 'refused', gettext(
+                    'sms_gateway.msg_rate_limited', number=e164,
+                    count=received[e164], hours=config.rate_period)
             elif not gateway:
                 message.state, message.error = 'refused', gettext(
                     'sms_gateway.msg_no_gateway')
+            if received is not None and message.state == 'queued':
+                received[e164] += 1
             messages.append(message)
         return messages
+
+    @classmethod
+    def _recent_marketing(cls, numbers, hours):
+        "Count of marketing messages per number in the last hours"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        since = dt.datetime.now() - dt.timedelta(hours=hours)
+        result = defaultdict(int)
+        for sub in grouped_slice(list(numbers), IN_MAX):
+            cursor.execute(*table.select(
+                    table.number, Count(Literal('*')),
+                    where=table.number.in_(list(sub))
+                    & (table.kind == 'marketing')
+                    & table.state.in_(
+                        ['queued', 'sending', 'sent', 'delivered'])
+                    & (table.create_date >= since),
+                    group_by=[table.number]))
+            result.update(cursor)
+        return result
 
     @classmethod
     def _party_numbers(cls, parties, region):

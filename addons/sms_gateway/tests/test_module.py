@@ -107,6 +107,61 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(notice.state, 'queued')
 
     @with_transaction()
+    def test_rate_limit_per_number(self):
+        "A number gets at most rate_limit marketing messages per period"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Configuration = pool.get('sms.configuration')
+        company = create_company()
+        with set_company(company):
+            self.setup_sms()
+            # a number of its own: other tests commit messages (the
+            # at-most-once claim) to the default party's number
+            party = Pool().get('party.party')(name='限频', contact_mechanisms=[
+                    {'type': 'mobile', 'value': '+8613755501234'}])
+            party.save()
+            config = Configuration(1)
+            self.assertEqual((config.rate_limit, config.rate_period), (2, 24))
+            template = self.template()
+            first, = Message.queue(Message.prepare(
+                    parties=[party], template=template))
+            # the same number twice in one batch: the second is over
+            second, third = Message.prepare(
+                parties=[party], numbers=['13755501234'], template=template)
+            self.assertEqual((first.state, second.state), ('queued', 'queued'))
+            self.assertEqual(third.state, 'refused')
+            self.assertIn('already received 2 marketing messages in the '
+                'last 24 hours', third.error)
+            Message.queue([second, third])
+            # notifications are not limited
+            notice, = Message.prepare(
+                parties=[party], text='课程提醒', kind='notification')
+            self.assertEqual(notice.state, 'queued')
+            # refused and cancelled messages do not count; an older one
+            # leaves the period
+            Message.cancel([second])
+            again, = Message.prepare(parties=[party], template=template)
+            self.assertEqual(again.state, 'queued')
+            config.rate_period = 1
+            config.save()
+            table = Message.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update([table.create_date],
+                    [dt.datetime.now() - dt.timedelta(hours=2)]))
+            self.assertEqual(
+                [m.state for m in Message.prepare(
+                        parties=[party], numbers=['+8613755501234'],
+                        template=template)],
+                ['queued', 'queued'])
+            # no limit at all
+            config.rate_limit = None
+            config.save()
+            self.assertEqual(
+                {m.state for m in Message.prepare(
+                        numbers=['13755501234'] * 5, template=template)},
+                {'queued'})
+
+    @with_transaction()
     def test_template_language_validated(self):
         "Unknown merge fields and code in templates are refused"
         create_company()
