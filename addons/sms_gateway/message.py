@@ -11,7 +11,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from sql import Column, Literal
+from sql import Column
 from sql.aggregate import Count
 
 from trytond import backend
@@ -208,7 +208,7 @@ class Message(Workflow, ModelSQL, ModelView):
         result = defaultdict(int)
         for sub in grouped_slice(list(numbers), IN_MAX):
             cursor.execute(*table.select(
-                    table.number, Count(Literal('*')),
+                    table.number, Count(table.id),
                     where=table.number.in_(list(sub))
                     & (table.kind == 'marketing')
                     & table.state.in_(

@@ -38,7 +38,7 @@ def _gateway(pool, gateway_id, params, request):
     methods={'GET', 'POST'})
 @allow_null_origin
 @with_pool
-@with_transaction()
+@with_transaction(readonly=False)  # Kannel calls back with GET
 def status(request, pool, gateway_id):
     Message = pool.get('sms.message')
     params = _params(request)
@@ -62,7 +62,7 @@ def status(request, pool, gateway_id):
     methods={'GET', 'POST'})
 @allow_null_origin
 @with_pool
-@with_transaction()
+@with_transaction(readonly=False)  # Kannel calls back with GET
 def inbound(request, pool, gateway_id):
     Inbound = pool.get('sms.inbound')
     params = _params(request)

@@ -4,6 +4,10 @@
 fakesmsc from Debian) on loopback. Messages leave through Kannel's sendsms,
 delivery reports and inbound messages come back into trytond's routes.
 
+A second gateway routes through Kannel's SMPP client (``smsc = smpp``, a
+carrier's "106" channel) to a scripted SMPP 3.4 SMSC (``smpp_smsc.py``),
+which refuses or fails some numbers: the failure reports come back too.
+
 The daemons are started once for the module and stopped at its end."""
 import time
 import urllib.parse
@@ -14,8 +18,11 @@ from proteus import Model, Wizard
 from proteus import config as pconfig
 
 from .servers import Kannel, served_database, stop, ucs2
+from .smpp_smsc import SMSC
 
 CHINESE = '王芳您好：周六上午十点试听课，欢迎光临！退订回TD'
+REJECTED = '8613900000001'  # the SMSC refuses it: invalid destination
+UNDELIVERABLE = '8613900000002'  # accepted, then not delivered
 
 
 @pytest.fixture(scope='module')
@@ -37,14 +44,21 @@ def stack(tmp_path_factory):
         sms_config.save()
         inbound = '%s/%s/sms_gateway/inbound/%s?secret=%s' % (
             url, database, gateway.id, gateway.callback_secret)
-        with Kannel(inbound_url=inbound) as kannel:
+        with SMSC(system_id='crm', password='secret', reject=[REJECTED],
+                undeliverable=[UNDELIVERABLE]) as smsc, \
+                Kannel(inbound_url=inbound, smpp_port=smsc.port) as kannel:
             gateway.url = kannel.sendsms_url
             gateway.username = kannel.username
             gateway.password = kannel.password
             gateway.save()
+            channel = Gateway(name='106 通道', kind='kannel', callback_url=url,
+                sender='10690123', smsc='smpp', url=kannel.sendsms_url,
+                username=kannel.username, password=kannel.password)
+            channel.save()
             try:
                 yield {'config': config, 'url': url, 'database': database,
-                    'gateway': gateway, 'kannel': kannel, 'log': log}
+                    'gateway': gateway, 'kannel': kannel, 'log': log,
+                    'channel': channel, 'smsc': smsc}
             finally:
                 pconfig._CONFIG.current = previous
 
@@ -59,11 +73,13 @@ def party(stack, name, number):
     return party
 
 
-def send(stack, parties, text):
+def send(stack, parties, text, gateway=None):
     config = stack['config']
     wizard = Wizard('sms.send', parties, config=config)
     wizard.form.kind = 'notification'
     wizard.form.text = text
+    if gateway:
+        wizard.form.gateway = gateway
     wizard.execute('send')
     Message = Model.get('sms.message', config=config)
     return Message.find([('party', 'in', [p.id for p in parties])])
@@ -91,6 +107,48 @@ def test_send_chinese_and_delivery_report(stack):
     received = stack['kannel'].fakesmsc_received()
     assert ('10690123', '+8613798312311', CHINESE) in received
     assert received.count(('10690123', '+8613798312311', CHINESE)) == 1
+
+
+def test_smpp_channel_delivers_chinese(stack):
+    "Through Kannel's SMPP client: UCS-2 at the SMSC, receipt DELIVRD"
+    smsc = stack['smsc']
+    deadline = time.monotonic() + 30
+    while not smsc.binds:
+        assert time.monotonic() < deadline, stack['kannel'].logs()
+        time.sleep(0.2)
+    customer = party(stack, '刘洋', '+8613798312388')
+    message, = send(stack, [customer], CHINESE, gateway=stack['channel'])
+    wait_state(message, {'delivered'}, kannel=stack['kannel'])
+    assert message.gateway == stack['channel']
+    submitted = [f for f in smsc.submitted
+        if f['destination_addr'].endswith('13798312388')]
+    assert len(submitted) == 1
+    assert submitted[0]['data_coding'] == 8
+    assert submitted[0]['text'] == CHINESE
+    assert submitted[0]['source_addr'] == '10690123'
+    assert submitted[0]['registered_delivery'] & 0x01
+    # the fake SMSC of the other gateway got nothing of it
+    assert CHINESE not in [t for _, to, t in
+        stack['kannel'].fakesmsc_received() if to.endswith('13798312388')]
+
+
+def test_smpp_refused_and_undelivered(stack):
+    "An SMSC refusal (NACK) and an UNDELIV receipt fail the message"
+    customers = [party(stack, '拒收号码', '+' + REJECTED),
+        party(stack, '关机号码', '+' + UNDELIVERABLE)]
+    messages = send(stack, customers, 'smpp failure reports',
+        gateway=stack['channel'])
+    by_party = {m.party.id: m for m in messages}
+    refused = wait_state(by_party[customers[0].id], {'failed'},
+        kannel=stack['kannel'])
+    assert '0x0000000b' in refused.status_detail.lower(), \
+        refused.status_detail
+    assert refused.error
+    undelivered = wait_state(by_party[customers[1].id], {'failed'},
+        kannel=stack['kannel'])
+    assert 'UNDELIV' in undelivered.status_detail, undelivered.status_detail
+    # each was sent once: no retry of a message the SMSC answered
+    assert [m.attempts for m in (refused, undelivered)] == [1, 1]
 
 
 def test_gateway_down_then_up(stack):
