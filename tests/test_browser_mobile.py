@@ -2,10 +2,19 @@
 # this repository contains the full copyright notices and license terms.
 """The web client on a phone-sized screen (390×844, LN-09).
 
-A demo rep logs in on a 390×844 viewport, opens a signed loan application,
-sees the disburse button that only signed applications have, and uploads a
-photo of the contract through the attachment menu; the attachment is then on
-the application in the database. Screenshots land in ``test-artifacts/``.
+A demo rep logs in on a 390×844 viewport and works the day from the phone:
+
+* today's tasks: the work reminders open at login and list the rep's
+  callbacks due today;
+* calling: the customer's "Call" button queues a call to the customer from
+  the rep's extension;
+* SMS: the customer's "Send SMS" button opens the send wizard, the message is
+  recorded on the customer;
+* a signed loan application shows the disburse button, and a photo of the
+  contract is uploaded through the attachment menu.
+
+Each step is checked in the database over JSON-RPC. Screenshots land in
+``test-artifacts/``.
 """
 import base64
 import json
@@ -70,7 +79,10 @@ def mobile_browser():
 
 
 def mobile_login(driver, url, user, password):
-    "Log in; answer the password dialog again if a slow start raced it"
+    """Log in; answer the password dialog again if a slow start raced it
+
+    On a phone the menu is folded away: the login action's tab (the work
+    reminders) tells the client is ready."""
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -86,9 +98,96 @@ def mobile_login(driver, url, user, password):
             break
         field.send_keys(password, Keys.ENTER)
     wait = WebDriverWait(driver, 180)
-    wait.until(lambda d: '贷款中介' in d.find_element(
-            By.CSS_SELECTOR, '#menu').text)
+    wait.until(lambda d: '我的工作提醒' in d.find_element(
+            By.CSS_SELECTOR, '#tabs').text)
     return wait
+
+
+def active(driver):
+    from selenium.webdriver.common.by import By
+    return driver.find_element(By.CSS_SELECTOR, '#tabs .tab-pane.active')
+
+
+def open_record(driver, wait, model, record_id, name):
+    "Open a record's form through the URL, as a bookmark or link would"
+    from selenium.webdriver.common.by import By
+    driver.execute_script(
+        'window.location.hash = arguments[0]',
+        f'#{DB}/model/{model}/{record_id}')
+    wait.until(lambda d: name in [
+            i.get_attribute('value')
+            for i in active(d).find_elements(By.CSS_SELECTOR, '.form input')])
+
+
+def form_button(driver, label):
+    from selenium.webdriver.common.by import By
+    return active(driver).find_element(
+        By.XPATH, f'.//button[normalize-space()="{label}"]')
+
+
+def click(driver, element):
+    driver.execute_script('arguments[0].scrollIntoView(); '
+        'arguments[0].click()', element)
+
+
+def test_rep_works_the_day_on_phone(demo_url, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    from demo.loader import password_of
+    rpc = RPC(demo_url, 'rep1', password_of('rep1'))
+    today = rpc.model('ir.date', 'today')
+    due = rpc.model('crm.followup', 'search_read', [
+            ('reminder_state', '=', 'open'),
+            ('next_callback', '<=', today),
+            ('party.contact_mechanisms.type', '=', 'mobile'),
+            ], 0, None, [('next_callback', 'ASC'), ('id', 'ASC')],
+        ['party', 'party.rec_name'])
+    assert due, 'the demo rep has no callback due today'
+    party_id = due[0]['party']
+    party_name = due[0]['party.']['rec_name']
+    employee = rpc.context['employee']
+    calls_before = rpc.model('pbx.call', 'search_count', [
+            ('party', '=', party_id), ('employee', '=', employee)])
+    sms_before = rpc.model('sms.message', 'search_count', [
+            ('party', '=', party_id)])
+
+    driver = mobile_browser()
+    try:
+        wait = mobile_login(driver, demo_url, 'rep1', password_of('rep1'))
+        assert driver.execute_script('return window.innerWidth') == WIDTH
+        # today's tasks: the callbacks due today are listed at login
+        wait.until(lambda d: party_name in active(d).text)
+        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_today.png'))
+
+        # calling: the customer's Call button rings the rep, then the customer
+        open_record(driver, wait, 'party.party', party_id, party_name)
+        click(driver, form_button(driver, '通话'))
+        wait.until(lambda d: rpc.model('pbx.call', 'search_count', [
+                    ('party', '=', party_id), ('employee', '=', employee),
+                    ]) == calls_before + 1)
+
+        # SMS: the Send SMS button opens the wizard on the customer
+        click(driver, form_button(driver, '发送短信'))
+        dialog = wait.until(EC.visibility_of_element_located(
+                (By.CSS_SELECTOR, '.modal-dialog')))
+        text = wait.until(lambda d: dialog.find_element(
+                By.CSS_SELECTOR, 'textarea'))
+        text.send_keys('刘先生您好，合同已准备好，明天上午来签。')
+        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_sms.png'))
+        click(driver, dialog.find_element(
+                By.XPATH, './/button[normalize-space()="发送"]'))
+        wait.until(lambda d: rpc.model('sms.message', 'search_count', [
+                    ('party', '=', party_id),
+                    ('text', 'like', '%合同已准备好%'),
+                    ]) == 1)
+        assert rpc.model('sms.message', 'search_count', [
+                ('party', '=', party_id)]) == sms_before + 1
+    except Exception:
+        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_failure.png'))
+        raise
+    finally:
+        close_browser(driver)
 
 
 def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
@@ -109,14 +208,7 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
     try:
         wait = mobile_login(driver, demo_url, 'rep1', password_of('rep1'))
         assert driver.execute_script('return window.innerWidth') == WIDTH
-        driver.execute_script(
-            'window.location.hash = arguments[0]',
-            f'#{DB}/model/loan.application/{application_id}')
-        form = wait.until(EC.visibility_of_element_located(
-                (By.CSS_SELECTOR, '.tab-pane.active .form')))
-        wait.until(lambda d: '吴丽华' in [
-                i.get_attribute('value')
-                for i in form.find_elements(By.TAG_NAME, 'input')])
+        open_record(driver, wait, 'loan.application', application_id, '吴丽华')
         # only a signed application shows the disburse button (LN-04)
         disburse = driver.find_element(
             By.XPATH, '//div[contains(@class, "tab-pane") and '
