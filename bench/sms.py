@@ -140,7 +140,7 @@ def bench_delivery(workdir, name, count):
                 _lock_tables=['sms_configuration']) as transaction:
             Gateway = pool.get('sms.gateway')
             Configuration = pool.get('sms.configuration')
-            gateway = Gateway(name='Kannel', kind='kannel',
+            gateway = Gateway(name='Kannel', kind='kannel', sender='10690123',
                 callback_url='http://127.0.0.1:%s' % port)
             gateway.save()
             transaction.commit()
