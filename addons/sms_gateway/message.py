@@ -11,7 +11,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from sql import Column
+from sql import Column, Literal
 from sql.aggregate import Count
 
 from trytond import backend
@@ -220,26 +220,32 @@ class Message(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _party_numbers(cls, parties, region):
-        """Yield ``(party, raw number)``: each party's first mobile number
-        (or phone when it has none), ``''`` when it has neither"""
+        """Yield ``(party, raw number)``: each party's first active mobile
+        number (or phone when it has none), ``''`` when it has neither.
+
+        Read with SQL: a bulk send reaches every customer of a list, and
+        browsing their contact mechanisms cost half of the preparation.
+        The parties themselves were read under the user's rules."""
         ContactMechanism = Pool().get('party.contact_mechanism')
+        table = ContactMechanism.__table__()
+        cursor = Transaction().connection.cursor()
         found = {}
         for sub in grouped_slice([p.id for p in parties], IN_MAX):
-            mechanisms = ContactMechanism.search([
-                    ('party', 'in', list(sub)),
-                    ('type', 'in', ['mobile', 'phone']),
-                    ], order=[('party', 'ASC'), ('sequence', 'ASC'),
-                    ('id', 'ASC')])
-            for mechanism in mechanisms:
-                best = found.get(mechanism.party.id)
-                if best is None or (
-                        best.type != 'mobile' and mechanism.type == 'mobile'):
-                    found[mechanism.party.id] = mechanism
+            cursor.execute(*table.select(
+                    table.party, table.type, table.value_compact,
+                    table.value,
+                    where=table.party.in_(list(sub))
+                    & table.type.in_(['mobile', 'phone'])
+                    & (table.active == Literal(True)),
+                    order_by=[table.party.asc, table.sequence.asc.nulls_first,
+                        table.id.asc]))
+            for party, type_, compact, value in cursor:
+                best = found.get(party)
+                if best is None or (best[0] != 'mobile' and type_ == 'mobile'):
+                    found[party] = (type_, compact or value)
         for party in parties:
-            mechanism = found.get(party.id)
-            yield party, (
-                (mechanism.value_compact or mechanism.value)
-                if mechanism else '')
+            best = found.get(party.id)
+            yield party, best[1] if best else ''
 
     @classmethod
     def _opted_out(cls, numbers):
