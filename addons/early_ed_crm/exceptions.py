@@ -1,0 +1,32 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError, ValidationError
+
+
+class CardError(UserError):
+    pass
+
+
+class CardNotActiveError(CardError):
+    pass
+
+
+class InsufficientBalanceError(CardError):
+    pass
+
+
+class CardLedgerError(AccessError):
+    pass
+
+
+class CardConfigurationError(UserError):
+    pass
+
+
+class AllocationError(ValidationError):
+    pass
+
+
+class QuestionnaireError(ValidationError):
+    pass
