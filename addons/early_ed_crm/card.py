@@ -13,7 +13,7 @@ from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, Id
 from trytond.report import Report
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
@@ -43,6 +43,31 @@ KINDS = [
     ('transfer', "Transfer"),
     ('adjustment', "Adjustment"),
     ]
+
+
+class _LockError(TransactionError):
+    "Ask for several row locks at once, so one restart takes them all"
+
+    def __init__(self, errors):
+        super().__init__()
+        self.errors = errors
+
+    def fix(self, extras):
+        super().fix(extras)
+        for error in self.errors:
+            error.fix(extras)
+
+
+def lock_rows(*groups):
+    "Lock the rows of (Model, records) groups in one transaction restart"
+    errors = []
+    for Model, records in groups:
+        try:
+            Model.lock(records)
+        except TransactionError as error:
+            errors.append(error)
+    if errors:
+        raise _LockError(errors)
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -331,11 +356,10 @@ class Card(Workflow, ModelSQL, ModelView):
         Lot = pool.get('member.card.lot')
         Move = pool.get('member.card.move')
         hours = _q(hours)
-        card = cls._lock_card(card)
-        card.check_spendable()
         lots = cls.spendable_lots(card, lot=lot)
-        Lot.lock(lots)
-        lots = Lot.browse(lots)
+        lock_rows((cls, [card]), (Lot, lots))
+        card = cls(card.id)
+        card.check_spendable()
         available = sum((l.remaining for l in lots), ZERO)
         if hours <= 0 or available < hours:
             raise InsufficientBalanceError(gettext(
