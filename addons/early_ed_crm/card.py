@@ -71,8 +71,8 @@ def lock_rows(*groups):
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
-    "Member Card Configuration"
     __name__ = 'member.configuration'
+    __string__ = "Member Card Configuration"
     card_sequence = fields.Many2One(
         'ir.sequence', "Card Sequence", required=True,
         domain=[('sequence_type', '=',
@@ -112,8 +112,8 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
 
 
 class Card(Workflow, ModelSQL, ModelView):
-    "Member Card"
     __name__ = 'member.card'
+    __string__ = "Member Card"
     _rec_name = 'number'
     _readonly = {'readonly': Eval('state').in_(['replaced', 'closed'])}
 
@@ -502,8 +502,8 @@ class Card(Workflow, ModelSQL, ModelView):
 
 
 class Lot(ModelSQL, ModelView):
-    "Class Hour Lot"
     __name__ = 'member.card.lot'
+    __string__ = "Class Hour Lot"
     company = fields.Many2One('company.company', "Company", required=True,
         readonly=True)
     date = fields.Date("Date", required=True, readonly=True)
@@ -674,8 +674,8 @@ class Lot(ModelSQL, ModelView):
 
 
 class LotCard(ModelSQL):
-    "Class Hour Lot - Member Card"
     __name__ = 'member.card.lot-member.card'
+    __string__ = "Class Hour Lot - Member Card"
     lot = fields.Many2One('member.card.lot', "Lot", required=True,
         ondelete='CASCADE')
     card = fields.Many2One('member.card', "Card", required=True,
@@ -692,8 +692,8 @@ class LotCard(ModelSQL):
 
 
 class Move(ModelSQL, ModelView):
-    "Member Card Move"
     __name__ = 'member.card.move'
+    __string__ = "Member Card Move"
     card = fields.Many2One('member.card', "Card", required=True,
         readonly=True, ondelete='RESTRICT')
     lot = fields.Many2One('member.card.lot', "Lot", readonly=True,
@@ -779,8 +779,8 @@ class Move(ModelSQL, ModelView):
 
 
 class CheckIn(Workflow, ModelSQL, ModelView):
-    "Class Check-in"
     __name__ = 'member.checkin'
+    __string__ = "Class Check-in"
     _states = {'readonly': Eval('state') != 'draft'}
     company = fields.Many2One('company.company', "Company", required=True,
         states=_states)
@@ -903,8 +903,8 @@ class CheckIn(Workflow, ModelSQL, ModelView):
 
 
 class RechargeStart(ModelView):
-    "Recharge Member Card"
     __name__ = 'member.card.recharge.start'
+    __string__ = "Recharge Member Card"
     card = fields.Many2One('member.card', "Card", readonly=True)
     method = fields.Many2One('sale.point.payment.method', "Payment Method",
         required=True, domain=[('member_card', '=', False)])
@@ -913,8 +913,8 @@ class RechargeStart(ModelView):
 
 
 class Recharge(Wizard):
-    "Recharge Member Card"
     __name__ = 'member.card.recharge'
+    __string__ = "Recharge Member Card"
     start = StateView('member.card.recharge.start',
         'early_ed_crm.card_recharge_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
@@ -933,8 +933,8 @@ class Recharge(Wizard):
 
 
 class ConvertStart(ModelView):
-    "Convert Class Hours"
     __name__ = 'member.card.convert.start'
+    __string__ = "Convert Class Hours"
     card = fields.Many2One('member.card', "Card", readonly=True)
     hours = fields.Numeric("Hours", digits=HOURS, required=True,
         domain=[('hours', '>', 0)])
@@ -944,8 +944,8 @@ class ConvertStart(ModelView):
 
 
 class Convert(Wizard):
-    "Convert Class Hours"
     __name__ = 'member.card.convert'
+    __string__ = "Convert Class Hours"
     start = StateView('member.card.convert.start',
         'early_ed_crm.card_convert_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
@@ -965,16 +965,16 @@ class Convert(Wizard):
 
 
 class ReissueStart(ModelView):
-    "Reissue Member Card"
     __name__ = 'member.card.reissue.start'
+    __string__ = "Reissue Member Card"
     card = fields.Many2One('member.card', "Card", readonly=True)
     number = fields.Char("New Number",
         help="Leave empty to take the next number.")
 
 
 class Reissue(Wizard):
-    "Reissue Member Card"
     __name__ = 'member.card.reissue'
+    __string__ = "Reissue Member Card"
     start = StateView('member.card.reissue.start',
         'early_ed_crm.card_reissue_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),

@@ -184,8 +184,8 @@ class SaleLine(metaclass=PoolMeta):
 
 
 class MemberAllocation(ModelSQL, ModelView):
-    "Contract Card Allocation"
     __name__ = 'sale.member_allocation'
+    __string__ = "Contract Card Allocation"
     sale = fields.Many2One('sale.sale', "Contract", required=True,
         ondelete='CASCADE')
     card = fields.Many2One('member.card', "Card", required=True,
