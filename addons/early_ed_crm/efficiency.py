@@ -43,26 +43,35 @@ class ConsultantEfficiency(ModelSQL, ModelView):
         Sale = pool.get('sale.sale')
         f, m, s = Followup.__table__(), Method.__table__(), Sale.__table__()
         zero = Literal(0)
-        f_month = ToChar(f.date, 'YYYY-MM')
-        followups = f.join(m, 'LEFT', condition=f.method == m.id).select(
-            Min(f.id * 2).as_('row'),
-            f.employee.as_('employee'), f_month.as_('month'),
-            Count(Literal('*')).as_('followups'),
-            Sum(Case((m.code == 'visit', 1), else_=0)).as_('visits'),
-            Count(f.party, distinct=True).as_('customers'),
+        # the month is computed in a sub-query and grouped by its column:
+        # PostgreSQL binds the format of each TO_CHAR as its own parameter,
+        # so the same expression in the select and the group by differs
+        f_rows = f.join(m, 'LEFT', condition=f.method == m.id).select(
+            f.id.as_('id'), f.employee.as_('employee'), f.party.as_('party'),
+            ToChar(f.date, 'YYYY-MM').as_('month'),
+            Case((m.code == 'visit', 1), else_=0).as_('visit'),
+            where=(f.employee != Null) & (f.automatic != Literal(True)))
+        followups = f_rows.select(
+            Min(f_rows.id * 2).as_('row'),
+            f_rows.employee.as_('employee'), f_rows.month.as_('month'),
+            Count(f_rows.id).as_('followups'),
+            Sum(f_rows.visit).as_('visits'),
+            Count(f_rows.party, distinct=True).as_('customers'),
             zero.as_('signings'), zero.as_('revenue'),
-            where=(f.employee != Null) & (f.automatic != Literal(True)),
-            group_by=[f.employee, f_month])
-        s_month = ToChar(s.sale_date, 'YYYY-MM')
-        sales = s.select(
-            Min(s.id * 2 + 1).as_('row'),
-            s.confirmed_by.as_('employee'), s_month.as_('month'),
-            zero, zero, zero,
-            Count(Literal('*')),
-            Sum(Coalesce(s.untaxed_amount_cache, 0)),
+            group_by=[f_rows.employee, f_rows.month])
+        s_rows = s.select(
+            s.id.as_('id'), s.confirmed_by.as_('employee'),
+            ToChar(s.sale_date, 'YYYY-MM').as_('month'),
+            Coalesce(s.untaxed_amount_cache, 0).as_('amount'),
             where=(s.confirmed_by != Null) & (s.member_card != Null)
-            & s.state.in_(['processing', 'done']),
-            group_by=[s.confirmed_by, s_month])
+            & s.state.in_(['processing', 'done']))
+        sales = s_rows.select(
+            Min(s_rows.id * 2 + 1).as_('row'),
+            s_rows.employee.as_('employee'), s_rows.month.as_('month'),
+            zero, zero, zero,
+            Count(s_rows.id),
+            Sum(s_rows.amount),
+            group_by=[s_rows.employee, s_rows.month])
         union = Union(followups, sales, all_=True)
         return union.select(
             Min(union.row).as_('id'),
