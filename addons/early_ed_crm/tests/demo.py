@@ -36,10 +36,13 @@ LEVELS = [("C类客户", 0), ("B类客户", 12), ("A类客户", 22)]
 
 def load(demo):
     config = demo.config
+    Card = Model.get('member.card', config=config)
+    if Card.find([], limit=1):
+        return
     accounts = _accounting(demo)
     _assessment(config)
     products = _products(config, accounts)
-    _cards_and_contracts(demo, products)
+    _cards_and_contracts(demo, products, accounts)
 
 
 def _accounting(demo):
@@ -56,10 +59,18 @@ def _accounting(demo):
     if not Account.find([('type', '!=', None)], limit=1):
         create_chart(demo.company, config=config)
     today = dt.date.today()
-    if not FiscalYear.find([('start_date', '<=', today),
+    # one fiscal year from 400 days back (the past disbursements of
+    # loan_brokerage's demo, which looks for such a year before creating
+    # its own) to two months ahead (the company's Asia/Shanghai date runs
+    # ahead of the server's)
+    start, end = today - dt.timedelta(days=400), today + dt.timedelta(days=60)
+    if not FiscalYear.find([
+                ('company', '=', demo.company.id),
+                ('start_date', '<=', today),
                 ('end_date', '>=', today)]):
         fiscalyear = set_fiscalyear_invoice_sequences(
-            create_fiscalyear(demo.company, config=config), config=config)
+            create_fiscalyear(demo.company, today=(start, end),
+                config=config), config=config)
         fiscalyear.click('create_period')
     accounts = get_accounts(demo.company, config=config)
     liability = AccountType(name="会员负债", statement='balance',
@@ -132,9 +143,13 @@ def _party(demo, name, owner):
 
 def _contract(config, party, card, product, allocation='pool', shares=()):
     Sale = Model.get('sale.sale', config=config)
-    sale = Sale(party=party, member_card=card, member_allocation=allocation)
+    # signed three months ago: the invoices are numbered before the fee
+    # invoices loan_brokerage's demo dates from 45 days back
+    date = dt.date.today() - dt.timedelta(days=90)
+    sale = Sale(party=party, member_card=card, member_allocation=allocation,
+        sale_date=date)
     line = sale.lines.new(product=product, quantity=1)
-    line.unit_price = product.list_price
+    line.unit_price = product.list_price_used
     for share_card, hours in shares:
         sale.member_allocations.new(card=share_card, hours=Decimal(hours))
     sale.click('quote')
@@ -143,16 +158,16 @@ def _contract(config, party, card, product, allocation='pool', shares=()):
     if sale.state == 'confirmed':
         sale.click('process')
     for invoice in sale.invoices:
+        invoice.invoice_date = date
         invoice.click('post')
     return sale
 
 
-def _cards_and_contracts(demo, products):
+def _cards_and_contracts(demo, products, accounts):
     config = demo.config
     Card = Model.get('member.card', config=config)
     CheckIn = Model.get('member.checkin', config=config)
     Method = Model.get('sale.point.payment.method', config=config)
-    Account = Model.get('account.account', config=config)
 
     wang = _party(demo, "王女士", 'rep1')
     xiaoming = Card(party=wang, holder="小明")
@@ -179,11 +194,9 @@ def _cards_and_contracts(demo, products):
         checkin = CheckIn(card=card, course=course, hours=Decimal(1))
         checkin.click('do')
 
-    cash_account, = Account.find([('name', '=', 'Main Cash')], limit=1)
-    cash = Method(name="现金", account=cash_account, cash=True)
+    cash = Method(name="现金", account=accounts['cash'], cash=True)
     cash.save()
-    deposit, = Account.find([('name', '=', "会员储值")])
-    Method(name="会员卡", account=deposit, member_card=True).save()
+    Method(name="会员卡", account=accounts['deposit'], member_card=True).save()
     recharge = Wizard('member.card.recharge', [xiaoming], config=config)
     recharge.form.method = cash
     recharge.form.amount = Decimal('500')
