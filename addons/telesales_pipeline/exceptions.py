@@ -1,6 +1,6 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-from trytond.exceptions import UserError
+from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import AccessError, ValidationError
 
 
@@ -45,4 +45,8 @@ class VIPApprovalError(UserError):
 
 
 class ScriptError(UserError):
+    pass
+
+
+class CallListError(ValidationError):
     pass
