@@ -19,7 +19,7 @@ from trytond.wizard import (
     Button, StateTransition, StateView, Wizard)
 
 from .exceptions import CallListError
-from .phone import normalize
+from .phone import MaskedPhoneMixin, display_phone, normalize
 
 LINE_STATES = [
     ('pending', "Pending"),
@@ -162,8 +162,10 @@ class CallList(ModelSQL, ModelView):
         return tasks
 
 
-class CallListLine(sequence_ordered(), ModelSQL, ModelView):
+class CallListLine(
+        MaskedPhoneMixin, sequence_ordered(), ModelSQL, ModelView):
     __string__ = "Call List Number"
+    _masked_phone_fields = {'phone'}
     __name__ = 'crm.call.list.line'
 
     list = fields.Many2One(
@@ -312,8 +314,10 @@ class CallTask(Workflow, ModelSQL, ModelView):
         pass
 
 
-class CallTaskLine(sequence_ordered(), ModelSQL, ModelView):
+class CallTaskLine(
+        MaskedPhoneMixin, sequence_ordered(), ModelSQL, ModelView):
     __string__ = "Call Task Number"
+    _masked_phone_fields = {'phone'}
     __name__ = 'crm.call.task.line'
 
     task = fields.Many2One(
@@ -497,15 +501,12 @@ class CallTaskWork(Wizard):
             'line': line.id,
             'party': line.party.id if line.party else None,
             'name': line.name or (line.party.rec_name if line.party else ''),
-            'phone': self._display_phone(line.phone),
+            'phone': display_phone(line.phone),
             'region': region(line.phone),
             'carrier': carrier(line.phone),
             'pending': self.record.pending,
             'note': None,
             }
-
-    def _display_phone(self, phone):
-        return phone
 
     def _mark(self, state):
         pool = Pool()

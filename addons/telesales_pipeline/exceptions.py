@@ -50,3 +50,15 @@ class ScriptError(UserError):
 
 class CallListError(ValidationError):
     pass
+
+
+class DuplicateNameError(ValidationError):
+    pass
+
+
+class DuplicateWarning(UserWarning):
+    pass
+
+
+class ImportError_(UserError):
+    pass

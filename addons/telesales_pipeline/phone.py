@@ -5,17 +5,23 @@
 The pure helpers (``normalize``, ``mask_phone``, ``region``, ``carrier``) do
 not need a database; the ``party.contact_mechanism`` extension uses them.
 """
+import re
+
 import phonenumbers
 import phonenumbers.carrier
 import phonenumbers.geocoder
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+from trytond.i18n import gettext
 from trytond.model import fields
-from trytond.pool import PoolMeta
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
 
 DEFAULT_REGION = 'CN'
 PHONE_TYPES = {'phone', 'mobile', 'fax'}
 MASK = '****'
+PHONE_IN_TEXT = re.compile(r'\+?[0-9][0-9 ()-]{6,}[0-9]')
 
 
 def parse(raw, region=DEFAULT_REGION):
@@ -84,8 +90,97 @@ def carrier(e164, lang='zh'):
     return phonenumbers.carrier.name_for_number(number, lang)
 
 
-class ContactMechanism(metaclass=PoolMeta):
+def _in_group(xml_id):
+    pool = Pool()
+    ModelData = pool.get('ir.model.data')
+    User = pool.get('res.user')
+    return ModelData.get_id('telesales_pipeline', xml_id) in User.get_groups()
+
+
+def may_see_full_numbers():
+    """Whether the user sees full phone numbers (X-06)
+
+    Telesales users see them with the "see full numbers" group only; other
+    users and internal code are not concerned.
+    """
+    if Transaction().user == 0:
+        return True
+    return (not _in_group('group_telesales')
+        or _in_group('group_telesales_full_number'))
+
+
+def may_export():
+    "Whether the user may export customer data (PL-17, X-06)"
+    if Transaction().user == 0:
+        return True
+    return (not _in_group('group_telesales')
+        or _in_group('group_telesales_export'))
+
+
+def display_phone(e164):
+    "The number as the user may see it"
+    if not e164 or may_see_full_numbers():
+        return e164
+    return mask_phone(e164)
+
+
+def mask_text(value):
+    "Mask value when it is a phone number; leave anything else untouched"
+    if isinstance(value, str) and parse(value) is not None:
+        return mask_phone(value)
+    return value
+
+
+class MaskedPhoneMixin:
+    """Mask phone fields read or exported by users without full numbers
+
+    Only client calls (with access check) are masked: server code, such as
+    dialing or sending SMS, always reads the full numbers.
+    """
+    __slots__ = ()
+    _masked_phone_fields = set()
+
+    @classmethod
+    def _must_mask(cls):
+        return (Transaction().check_access
+            and not may_see_full_numbers())
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        result = super().read(ids, fields_names)
+        masked = cls._masked_phone_fields & set(fields_names or [])
+        if masked and cls._must_mask():
+            cls._mask_rows(result, masked)
+        return result
+
+    @classmethod
+    def _mask_rows(cls, rows, names):
+        for row in rows:
+            for name in names:
+                row[name] = mask_text(row.get(name))
+
+    @classmethod
+    def export_data(cls, records, fields_names, header=False):
+        if Transaction().check_access and not may_export():
+            raise AccessError(gettext(
+                    'telesales_pipeline.msg_export_not_allowed'))
+        data = super().export_data(records, fields_names, header=header)
+        if cls._must_mask():
+            start = 1 if header else 0
+            data[start:] = [[mask_text(v) for v in row]
+                for row in data[start:]]
+        return data
+
+
+class Party(MaskedPhoneMixin, metaclass=PoolMeta):
+    __name__ = 'party.party'
+    _masked_phone_fields = {'phone', 'mobile', 'fax'}
+
+
+class ContactMechanism(MaskedPhoneMixin, metaclass=PoolMeta):
     __name__ = 'party.contact_mechanism'
+    _masked_phone_fields = {
+        'value', 'value_compact', 'other_value', 'url', 'rec_name'}
 
     phone_region = fields.Function(
         fields.Char("Region", help="Where the number was allocated."),
@@ -94,6 +189,16 @@ class ContactMechanism(metaclass=PoolMeta):
         fields.Char("Carrier", help="The carrier the number was allocated to "
             "(numbers ported since are not reflected)."),
         'get_phone_info')
+
+    @classmethod
+    def _mask_rows(cls, rows, names):
+        super()._mask_rows(rows, names - {'url', 'rec_name'})
+        for row in rows:
+            if (row.get('url') or '').startswith(('tel:', 'fax:')):
+                row['url'] = None
+            if row.get('rec_name'):
+                row['rec_name'] = PHONE_IN_TEXT.sub(
+                    lambda m: mask_text(m.group(0)), row['rec_name'])
 
     @classmethod
     def get_phone_info(cls, mechanisms, names):
