@@ -376,6 +376,10 @@ class PartyImport(Workflow, ModelSQL, ModelView):
         transaction = Transaction()
         with transaction.new_transaction() as new:
             with new.set_user(0):
+                # an import not committed yet (run inside its creating
+                # transaction, e.g. in tests) has no progress to show
+                if not self.__class__.search([('id', '=', self.id)]):
+                    return
                 records = Progress.search([('import_', '=', self.id)])
                 # Checking is the first half of the work, creating the second
                 done = checked + (created or 0)
