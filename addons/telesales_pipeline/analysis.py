@@ -1,0 +1,347 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Work review and analysis (PL-20, PL-24): SQL views for lists and graphs
+
+Each model is a ``table_query`` over the pipeline's tables, so the numbers
+are always current and can be filtered, grouped and charted by the client.
+"""
+from sql import Literal, Null, Union
+from sql.aggregate import Avg, Count, Min, Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import Ceil, DateTrunc, Extract
+
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+from .party import STAGES
+
+WON_SALE_STATES = ['confirmed', 'processing', 'done']
+PERIODS = [
+    ('day', "Day"),
+    ('month', "Month"),
+    ('year', "Year"),
+    ]
+
+
+def _date_filter(column):
+    "Condition of the analysis context's from and to dates on column"
+    context = Transaction().context
+    condition = Literal(True)
+    if context.get('from_date'):
+        condition &= column >= context['from_date']
+    if context.get('to_date'):
+        condition &= column <= context['to_date']
+    return condition
+
+
+class AnalysisContext(ModelView):
+    "Telesales Analysis Context"
+    __name__ = 'crm.analysis.context'
+
+    from_date = fields.Date("From Date")
+    to_date = fields.Date("To Date")
+    period = fields.Selection(PERIODS, "Period", required=True)
+
+    @classmethod
+    def default_period(cls):
+        return Transaction().context.get('period', 'month')
+
+
+class FollowupDaily(ModelSQL, ModelView):
+    "Follow-ups per Rep per Day"
+    __name__ = 'crm.analysis.followup'
+
+    date = fields.Date("Date")
+    employee = fields.Many2One('company.employee', "Representative")
+    followups = fields.Integer("Follow-ups")
+    customers = fields.Integer("Customers",
+        help="Distinct customers followed up.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('employee', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Followup = pool.get('crm.followup')
+        followup = Followup.__table__()
+        # bucket in a subquery: PostgreSQL does not match a parametrised
+        # expression of the select list with the same one in GROUP BY
+        daily = followup.select(
+            followup.id.as_('id'),
+            cls.date.sql_cast(DateTrunc('day', followup.date)).as_('date'),
+            followup.employee.as_('employee'),
+            followup.party.as_('party'),
+            where=((followup.automatic == Null)
+                | (followup.automatic == Literal(False)))
+            & (followup.employee != Null)
+            & _date_filter(followup.date))
+        return daily.select(
+            Min(daily.id).as_('id'),
+            daily.date.as_('date'),
+            daily.employee.as_('employee'),
+            Count(daily.id).as_('followups'),
+            Count(daily.party, distinct=True).as_('customers'),
+            group_by=[daily.date, daily.employee])
+
+
+class NewPerPeriod(ModelSQL, ModelView):
+    "New Customers, Opportunities and Orders per Period"
+    __name__ = 'crm.analysis.new'
+
+    date = fields.Date("Period Start")
+    customers = fields.Integer("New Customers")
+    opportunities = fields.Integer("New Opportunities")
+    orders = fields.Integer("New Orders")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Opportunity = pool.get('sale.opportunity')
+        Sale = pool.get('sale.sale')
+        party = Party.__table__()
+        opportunity = Opportunity.__table__()
+        sale = Sale.__table__()
+        period = Transaction().context.get('period', 'month')
+        if period not in dict(PERIODS):
+            period = 'month'
+
+        def bucket(column):
+            return cls.date.sql_cast(DateTrunc(period, column))
+
+        one, zero = Literal(1), Literal(0)
+        events = Union(
+            party.select(
+                (party.id * 3).as_('id'),
+                bucket(party.create_date).as_('date'),
+                one.as_('customer'), zero.as_('opportunity'),
+                zero.as_('sale'),
+                where=(party.crm_stage != Null)
+                & _date_filter(party.create_date)),
+            opportunity.select(
+                (opportunity.id * 3 + 1).as_('id'),
+                bucket(opportunity.start_date).as_('date'),
+                zero.as_('customer'), one.as_('opportunity'),
+                zero.as_('sale'),
+                where=_date_filter(opportunity.start_date)),
+            sale.select(
+                (sale.id * 3 + 2).as_('id'),
+                bucket(sale.sale_date).as_('date'),
+                zero.as_('customer'), zero.as_('opportunity'),
+                one.as_('sale'),
+                where=sale.state.in_(WON_SALE_STATES)
+                & _date_filter(sale.sale_date)),
+            all_=True)
+        return events.select(
+            Min(events.id).as_('id'),
+            events.date.as_('date'),
+            Sum(events.customer).as_('customers'),
+            Sum(events.opportunity).as_('opportunities'),
+            Sum(events.sale).as_('orders'),
+            group_by=[events.date])
+
+
+class _CustomerCount(ModelSQL, ModelView):
+    __slots__ = ()
+
+    customers = fields.Integer("Customers")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('customers', 'DESC')]
+
+
+class CustomerBySource(_CustomerCount):
+    "Customers by Source"
+    __name__ = 'crm.analysis.customer.source'
+
+    source = fields.Many2One('crm.source', "Source")
+
+    @classmethod
+    def table_query(cls):
+        Party = Pool().get('party.party')
+        party = Party.__table__()
+        return party.select(
+            Min(party.id).as_('id'),
+            party.crm_source.as_('source'),
+            Count(party.id).as_('customers'),
+            where=(party.crm_stage != Null)
+            & _date_filter(party.create_date),
+            group_by=[party.crm_source])
+
+
+class CustomerByRegion(_CustomerCount):
+    "Customers by Region"
+    __name__ = 'crm.analysis.customer.region'
+
+    region = fields.Char("Region", help="The city of the customer's address.")
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Address = pool.get('party.address')
+        party = Party.__table__()
+        address = Address.__table__()
+        first = address.select(
+            address.party.as_('party'), Min(address.id).as_('address'),
+            where=address.active == Literal(True),
+            group_by=[address.party])
+        first_address = Address.__table__()
+        query = (party
+            .join(first, 'LEFT', condition=first.party == party.id)
+            .join(first_address, 'LEFT',
+                condition=first_address.id == first.address))
+        return query.select(
+            Min(party.id).as_('id'),
+            Coalesce(first_address.city, '').as_('region'),
+            Count(party.id).as_('customers'),
+            where=(party.crm_stage != Null)
+            & _date_filter(party.create_date),
+            group_by=[first_address.city])
+
+
+class StageFunnel(ModelSQL, ModelView):
+    "Stage Funnel"
+    __name__ = 'crm.analysis.stage'
+
+    stage = fields.Selection(STAGES, "Stage", sort=False)
+    sequence = fields.Integer("Sequence")
+    customers = fields.Integer("Customers",
+        help="Customers at this stage now.")
+    reached = fields.Function(fields.Integer("Reached",
+            help="Customers at this stage or a later one."),
+        'get_reached')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('sequence', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        Party = Pool().get('party.party')
+        party = Party.__table__()
+        sequence = Case(*((party.crm_stage == s, i + 1)
+                for i, (s, _) in enumerate(STAGES)), else_=0)
+        return party.select(
+            sequence.as_('id'),
+            party.crm_stage.as_('stage'),
+            sequence.as_('sequence'),
+            Count(party.id).as_('customers'),
+            where=(party.crm_stage != Null)
+            & _date_filter(party.create_date),
+            group_by=[party.crm_stage])
+
+    @classmethod
+    def get_reached(cls, records, name):
+        counts = {r.sequence: r.customers for r in cls.search([])}
+        return {r.id: sum(c for s, c in counts.items() if s >= r.sequence)
+            for r in records}
+
+
+class Conversion(ModelSQL, ModelView):
+    "Conversion Cycle"
+    __name__ = 'crm.analysis.conversion'
+
+    party = fields.Many2One('party.party', "Customer")
+    employee = fields.Many2One('company.employee', "Owner")
+    source = fields.Many2One('crm.source', "Source")
+    first_contact = fields.DateTime("First Contact")
+    first_sale = fields.Date("First Won Sale")
+    days = fields.Integer("Days",
+        help="Days from the first contact to the first won sale.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('first_sale', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def cycle_query(cls):
+        "Query of the conversion cycle of each converted customer"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Followup = pool.get('crm.followup')
+        Sale = pool.get('sale.sale')
+        party = Party.__table__()
+        followup = Followup.__table__()
+        sale = Sale.__table__()
+        contact = followup.select(
+            followup.party.as_('party'),
+            Min(followup.date).as_('date'),
+            where=(followup.automatic == Null)
+            | (followup.automatic == Literal(False)),
+            group_by=[followup.party])
+        won = sale.select(
+            sale.party.as_('party'),
+            Min(sale.sale_date).as_('date'),
+            where=sale.state.in_(WON_SALE_STATES),
+            group_by=[sale.party])
+        days = Ceil(
+            (Extract('EPOCH', won.date) - Extract('EPOCH', contact.date))
+            / (24 * 60 * 60))
+        query = (party
+            .join(contact, condition=contact.party == party.id)
+            .join(won, condition=won.party == party.id))
+        return query.select(
+            party.id.as_('id'),
+            party.id.as_('party'),
+            party.crm_owner.as_('employee'),
+            party.crm_source.as_('source'),
+            cls.first_contact.sql_cast(contact.date).as_('first_contact'),
+            cls.first_sale.sql_cast(won.date).as_('first_sale'),
+            cls.days.sql_cast(days).as_('days'),
+            # a first won sale before any contact has no cycle
+            where=(party.crm_stage != Null) & (days >= 0)
+            & _date_filter(won.date))
+
+    @classmethod
+    def table_query(cls):
+        return cls.cycle_query()
+
+
+class _ConversionAverage(ModelSQL, ModelView):
+    __slots__ = ()
+    _group = None
+
+    customers = fields.Integer("Customers")
+    average_days = fields.Float("Average Days", digits=(16, 1))
+
+    @classmethod
+    def table_query(cls):
+        Conversion = Pool().get('crm.analysis.conversion')
+        cycle = Conversion.cycle_query()
+        group = getattr(cycle, cls._group)
+        return cycle.select(
+            Min(cycle.id).as_('id'),
+            group.as_(cls._group),
+            Count(cycle.id).as_('customers'),
+            cls.average_days.sql_cast(Avg(cycle.days)).as_('average_days'),
+            group_by=[group])
+
+
+class ConversionByRep(_ConversionAverage):
+    "Conversion Cycle by Representative"
+    __name__ = 'crm.analysis.conversion.employee'
+    _group = 'employee'
+
+    employee = fields.Many2One('company.employee', "Representative")
+
+
+class ConversionBySource(_ConversionAverage):
+    "Conversion Cycle by Source"
+    __name__ = 'crm.analysis.conversion.source'
+    _group = 'source'
+
+    source = fields.Many2One('crm.source', "Source")
