@@ -61,7 +61,7 @@ class FollowupDaily(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('date', 'DESC'), ('employee', 'ASC')]
+        cls._order = [('date', 'DESC'), ('employee', 'ASC'), ('id', 'ASC')]
 
     @classmethod
     def table_query(cls):
@@ -100,7 +100,7 @@ class NewPerPeriod(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('date', 'DESC')]
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
 
     @classmethod
     def table_query(cls):
@@ -158,7 +158,7 @@ class _CustomerCount(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('customers', 'DESC')]
+        cls._order = [('customers', 'DESC'), ('id', 'ASC')]
 
 
 class CustomerBySource(_CustomerCount):
@@ -226,7 +226,7 @@ class StageFunnel(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('sequence', 'ASC')]
+        cls._order = [('sequence', 'ASC'), ('id', 'ASC')]
 
     @classmethod
     def table_query(cls):
