@@ -1,0 +1,188 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Benchmark of the Excel import of customers on PostgreSQL (issue 4)
+
+A generated .xlsx of N rows (default 50 000: Chinese names, mainland mobiles,
+a city and a source; 10 % bad: 5 % duplicate names, 5 % invalid phones) is
+imported by ``crm.party.import`` in "valid rows" mode with every check
+(names, phones, keywords, duplicates, result workbook). Two baselines are
+measured in the same process on the same rows:
+
+* floor: PostgreSQL ``COPY`` of the rows into a scratch table;
+* host: Tryton's own ``party.party.import_data`` of the valid rows (name and
+  mobile, no checks), in chunks of the same size as the import's.
+
+Prints rows/second of each, the ratios import/baseline of the elapsed times
+(bench/README.md: a ratio, never a timed assertion) and the peak memory
+(process peak RSS, before and after the import).
+
+Usage: .venv/bin/python bench/import.py [--rows 50000] [--bad 0.10]
+Environment: CRM_PG_URI (default postgresql://postgres@127.0.0.1:5432/).
+"""
+import argparse
+import io
+import os
+import random
+import sys
+import resource
+import time
+
+URI = os.environ.get('CRM_PG_URI', 'postgresql://postgres@127.0.0.1:5432/')
+os.environ['TRYTOND_DATABASE_URI'] = URI
+os.environ['DB_NAME'] = os.environ.get('CRM_BENCH_DB', 'bench_import')
+os.environ.pop('DB_CACHE', None)
+
+SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗'
+WORDS = ['华', '信', '达', '盛', '通', '源', '恒', '泰', '丰', '润', '科',
+    '创', '鑫', '宏', '远', '嘉', '瑞', '博', '安', '康']
+KINDS = ['贸易有限公司', '科技有限公司', '商行', '电子厂', '教育咨询中心']
+CITIES = ['北京', '上海', '广州', '深圳', '杭州', '成都', '武汉', '南京']
+SOURCES = ['网络', '展会', '转介绍', '电话营销']
+PREFIXES = ['135', '136', '137', '138', '139', '150', '151', '186', '187',
+    '189']
+
+
+def generate(count, bad, seed=4):
+    "Return (header, rows, flags of the bad rows) with a share bad of them"
+    rng = random.Random(seed)
+    header = ['客户名称', '手机', '城市', '客户来源']
+    rows, names, flags = [], [], []
+    for i in range(count):
+        name = '%s%s%s%s%d' % (
+            rng.choice(CITIES), rng.choice(SURNAMES),
+            ''.join(rng.sample(WORDS, 2)), rng.choice(KINDS), i)
+        mobile = rng.choice(PREFIXES) + '%08d' % rng.randrange(10 ** 8)
+        draw = rng.random()
+        if names and draw < bad / 2:
+            name = rng.choice(names)         # duplicate name
+        elif draw < bad:
+            mobile = '1%03d' % rng.randrange(1000)  # invalid phone
+        else:
+            names.append(name)
+        flags.append(draw < bad)
+        rows.append([name, mobile, rng.choice(CITIES), rng.choice(SOURCES)])
+    return header, rows, flags
+
+
+def workbook(header, rows):
+    import openpyxl
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet('客户')
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
+def transaction(func, user=0, context=None):
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+    with Transaction().start(DB_NAME, user, context=context or {}) as t:
+        result = func()
+        t.commit()
+        return result
+
+
+def setup():
+    from trytond.modules.company.tests import create_company, create_employee
+    from trytond.pool import Pool
+    Source = Pool().get('crm.source')
+    company = create_company()
+    employee = create_employee(company, name='Bench rep')
+    Source.create([{'name': s} for s in SOURCES])
+    return company.id, employee.id
+
+
+def baseline_copy(rows):
+    "Floor: COPY the same rows into a scratch table"
+    from trytond.transaction import Transaction
+    cursor = Transaction().connection.cursor()
+    cursor.execute('CREATE TEMPORARY TABLE bench_copy '
+        '(name VARCHAR, mobile VARCHAR, city VARCHAR, source VARCHAR)')
+    start = time.perf_counter()
+    with cursor.copy('COPY bench_copy FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
+    elapsed = time.perf_counter() - start
+    cursor.execute('DROP TABLE bench_copy')
+    return elapsed
+
+
+def baseline_host(rows, chunk):
+    "Host: party.party import_data of name and mobile, no checks"
+    from trytond.pool import Pool
+    Party = Pool().get('party.party')
+    fields = ['name', 'contact_mechanisms/type', 'contact_mechanisms/value']
+    data = [['H ' + r[0], 'mobile', r[1]] for r in rows]
+    start = time.perf_counter()
+    for i in range(0, len(data), chunk):
+        Party.import_data(fields, data[i:i + chunk])
+    return time.perf_counter() - start
+
+
+def run_import(content, company, employee):
+    from trytond.pool import Pool
+    Import = Pool().get('crm.party.import')
+    record = Import(company=company, owner=employee, stage='reserve',
+        mode='valid', file=content, filename='bench.xlsx')
+    record.save()
+    Import.write([record], {'state': 'queued'})
+    start = time.perf_counter()
+    record._process()
+    elapsed = time.perf_counter() - start
+    record = Import(record.id)
+    return elapsed, record
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--rows', type=int, default=50_000)
+    parser.add_argument('--bad', type=float, default=0.10)
+    args = parser.parse_args()
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+    from trytond.tests.test_tryton import activate_module, drop_db
+    drop_db()
+    activate_module(['telesales_pipeline'])
+    try:
+        header, rows, flags = generate(args.rows, args.bad)
+        n_bad = sum(flags)
+        content = workbook(header, rows)
+        print(f'{args.rows} rows ({n_bad} bad), workbook '
+            f'{len(content) / 1e6:.1f} MB')
+        company, employee = transaction(setup)
+        context = {'company': company, 'employee': employee}
+
+        copy_time = transaction(lambda: baseline_copy(rows))
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        elapsed, record = transaction(
+            lambda: run_import(content, company, employee), context=context)
+        rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # the host's import of the good rows (it would refuse bad phones)
+        valid = [r for r, f in zip(rows, flags) if not f]
+        from telesales_pipeline.import_ import CHUNK
+        host_time = transaction(
+            lambda: baseline_host(valid, CHUNK), context=context)
+
+        def rate(n, t):
+            return n / t if t else float('inf')
+        print(f'import: {elapsed:.1f} s, {rate(args.rows, elapsed):.0f} '
+            f'rows/s, imported {record.imported}, rejected '
+            f'{record.rejected}, flagged {record.flagged}, state '
+            f'{record.state}; peak RSS of the process {rss_peak / 1024:.0f} MiB '
+            f'({rss_before / 1024:.0f} MiB before the import)')
+        print(f'floor (COPY): {copy_time:.2f} s, '
+            f'{rate(args.rows, copy_time):.0f} rows/s; '
+            f'ratio import/COPY {elapsed / copy_time:.1f}')
+        print(f'host (import_data, {len(valid)} rows, no checks): '
+            f'{host_time:.1f} s, {rate(len(valid), host_time):.0f} rows/s; '
+            f'ratio import/host per row '
+            f'{(elapsed / args.rows) / (host_time / len(valid)):.2f}')
+    finally:
+        if not os.environ.get('CRM_BENCH_KEEP'):
+            drop_db()
+
+
+if __name__ == '__main__':
+    main()
