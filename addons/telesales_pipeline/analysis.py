@@ -38,6 +38,7 @@ def _date_filter(column):
 class AnalysisContext(ModelView):
     "Telesales Analysis Context"
     __name__ = 'crm.analysis.context'
+    __string__ = "Telesales Analysis Context"
 
     from_date = fields.Date("From Date")
     to_date = fields.Date("To Date")
@@ -51,6 +52,7 @@ class AnalysisContext(ModelView):
 class FollowupDaily(ModelSQL, ModelView):
     "Follow-ups per Rep per Day"
     __name__ = 'crm.analysis.followup'
+    __string__ = "Follow-ups per Rep per Day"
 
     date = fields.Date("Date")
     employee = fields.Many2One('company.employee', "Representative")
@@ -91,6 +93,7 @@ class FollowupDaily(ModelSQL, ModelView):
 class NewPerPeriod(ModelSQL, ModelView):
     "New Customers, Opportunities and Orders per Period"
     __name__ = 'crm.analysis.new'
+    __string__ = "New Customers, Opportunities and Orders per Period"
 
     date = fields.Date("Period Start")
     customers = fields.Integer("New Customers")
@@ -164,6 +167,7 @@ class _CustomerCount(ModelSQL, ModelView):
 class CustomerBySource(_CustomerCount):
     "Customers by Source"
     __name__ = 'crm.analysis.customer.source'
+    __string__ = "Customers by Source"
 
     source = fields.Many2One('crm.source', "Source")
 
@@ -183,6 +187,7 @@ class CustomerBySource(_CustomerCount):
 class CustomerByRegion(_CustomerCount):
     "Customers by Region"
     __name__ = 'crm.analysis.customer.region'
+    __string__ = "Customers by Region"
 
     region = fields.Char("Region", help="The city of the customer's address.")
 
@@ -214,6 +219,7 @@ class CustomerByRegion(_CustomerCount):
 class StageFunnel(ModelSQL, ModelView):
     "Stage Funnel"
     __name__ = 'crm.analysis.stage'
+    __string__ = "Stage Funnel"
 
     stage = fields.Selection(STAGES, "Stage", sort=False)
     sequence = fields.Integer("Sequence")
@@ -253,6 +259,7 @@ class StageFunnel(ModelSQL, ModelView):
 class Conversion(ModelSQL, ModelView):
     "Conversion Cycle"
     __name__ = 'crm.analysis.conversion'
+    __string__ = "Conversion Cycle"
 
     party = fields.Many2One('party.party', "Customer")
     employee = fields.Many2One('company.employee', "Owner")
@@ -334,6 +341,7 @@ class _ConversionAverage(ModelSQL, ModelView):
 class ConversionByRep(_ConversionAverage):
     "Conversion Cycle by Representative"
     __name__ = 'crm.analysis.conversion.employee'
+    __string__ = "Conversion Cycle by Representative"
     _group = 'employee'
 
     employee = fields.Many2One('company.employee', "Representative")
@@ -342,6 +350,7 @@ class ConversionByRep(_ConversionAverage):
 class ConversionBySource(_ConversionAverage):
     "Conversion Cycle by Source"
     __name__ = 'crm.analysis.conversion.source'
+    __string__ = "Conversion Cycle by Source"
     _group = 'source'
 
     source = fields.Many2One('crm.source', "Source")

@@ -86,6 +86,7 @@ def screening(basis, employee_ids, by_industry, by_city, by_source):
 class ReserveScreenStart(ModelView):
     "Screen Reserve Customers"
     __name__ = 'crm.reserve.screen.start'
+    __string__ = "Screen Reserve Customers"
 
     basis = fields.Selection([
             ('sales', "Won Orders"),
