@@ -133,7 +133,8 @@ def run_import(content, company, employee):
     record._process()
     elapsed = time.perf_counter() - start
     record = Import(record.id)
-    return elapsed, record
+    return elapsed, {name: getattr(record, name) for name in [
+            'state', 'rows', 'imported', 'rejected', 'flagged', 'message']}
 
 
 def main():
@@ -161,16 +162,17 @@ def main():
         rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         # the host's import of the good rows (it would refuse bad phones)
         valid = [r for r, f in zip(rows, flags) if not f]
-        from telesales_pipeline.import_ import CHUNK
+        from trytond.modules.telesales_pipeline.import_ import CHUNK
         host_time = transaction(
             lambda: baseline_host(valid, CHUNK), context=context)
 
         def rate(n, t):
             return n / t if t else float('inf')
         print(f'import: {elapsed:.1f} s, {rate(args.rows, elapsed):.0f} '
-            f'rows/s, imported {record.imported}, rejected '
-            f'{record.rejected}, flagged {record.flagged}, state '
-            f'{record.state}; peak RSS of the process {rss_peak / 1024:.0f} MiB '
+            f'rows/s, imported {record["imported"]}, rejected '
+            f'{record["rejected"]}, flagged {record["flagged"]}, state '
+            f'{record["state"]}; peak RSS of the process '
+            f'{rss_peak / 1024:.0f} MiB '
             f'({rss_before / 1024:.0f} MiB before the import)')
         print(f'floor (COPY): {copy_time:.2f} s, '
             f'{rate(args.rows, copy_time):.0f} rows/s; '
