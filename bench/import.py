@@ -162,7 +162,7 @@ def main():
         rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         # the host's import of the good rows (it would refuse bad phones)
         valid = [r for r, f in zip(rows, flags) if not f]
-        from trytond.modules.telesales_pipeline.import_ import CHUNK
+        from telesales_pipeline.import_ import CHUNK
         host_time = transaction(
             lambda: baseline_host(valid, CHUNK), context=context)
 
