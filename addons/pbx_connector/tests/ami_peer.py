@@ -168,7 +168,7 @@ class ScriptedPeer:
         with self._lock:
             return [s for s in self.sessions if s.logged_in and s.alive]
 
-    def wait_logged_in(self, count=1, timeout=10):
+    def wait_logged_in(self, count=1, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if len(self.logged_in()) >= count:

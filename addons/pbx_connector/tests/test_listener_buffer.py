@@ -80,7 +80,7 @@ def _server_status(server_id):
         return server.state, server.buffered
 
 
-def drain(listener, until, timeout=20):
+def drain(listener, until, timeout=90):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         listener.process(timeout=0.05)
@@ -119,7 +119,7 @@ def test_calls_buffered_while_database_down(tmp_path):
             peer.inbound('13798312311', 'PJSIP/8001')
             peer.inbound('13900002222', 'PJSIP/8001', outcome='no_answer')
             # the AMI side goes on: every event is read and buffered
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 listener.process(timeout=0.05)
                 if len(listener.pending) >= 4 and os.path.exists(spool):
@@ -147,7 +147,7 @@ def test_calls_buffered_while_database_down(tmp_path):
         database_down(DB_NAME)
         try:
             peer.inbound('13798312311', 'PJSIP/8001', outcome='busy')
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 90
             while time.monotonic() < deadline and len(listener.pending) < 2:
                 listener.process(timeout=0.05)
             buffered = len(listener.pending)

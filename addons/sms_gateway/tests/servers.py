@@ -33,7 +33,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def wait_port(port, process=None, timeout=20):
+def wait_port(port, process=None, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:

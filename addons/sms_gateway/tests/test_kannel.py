@@ -85,7 +85,7 @@ def send(stack, parties, text, gateway=None):
     return Message.find([('party', 'in', [p.id for p in parties])])
 
 
-def wait_state(message, states, timeout=60, kannel=None):
+def wait_state(message, states, timeout=120, kannel=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         message.reload()
@@ -112,7 +112,7 @@ def test_send_chinese_and_delivery_report(stack):
 def test_smpp_channel_delivers_chinese(stack):
     "Through Kannel's SMPP client: UCS-2 at the SMSC, receipt DELIVRD"
     smsc = stack['smsc']
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while not smsc.binds:
         assert time.monotonic() < deadline, stack['kannel'].logs()
         time.sleep(0.2)
@@ -209,7 +209,7 @@ def test_inbound_reply_opts_out(stack):
     mo = kannel.start_fakesmsc(
         '+8613911112222 10690123 ucs2 %s' % ucs2('退订'), count=1)
     Inbound = Model.get('sms.inbound', config=stack['config'])
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 90
     try:
         while not (inbound := Inbound.find(
                     [('number', '=', '+8613911112222')])):
