@@ -34,3 +34,7 @@ class ConfigurationError(UserError):
 
 class LookupError_(UserError):
     pass
+
+
+class NameListOwnerError(ValidationError):
+    pass
