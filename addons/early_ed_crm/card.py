@@ -446,8 +446,14 @@ class Card(Workflow, ModelSQL, ModelView):
         "Move the balances of the old card to the new one"
         pool = Pool()
         Move = pool.get('member.card.move')
+        Lot = pool.get('member.card.lot')
         LotCard = pool.get('member.card.lot-member.card')
-        old = cls._lock_card(old)
+        # the lots the old card shares (twins) are locked with it: a twin
+        # checking in meanwhile waits, and the transfer moves carry the
+        # lots' balances as they are
+        lots = list({l.lot for l in LotCard.search([('card', '=', old.id)])})
+        lock_rows((cls, [old]), (Lot, lots))
+        old = cls(old.id)
         moves = []
         if old.cash_balance:
             amount = old.cash_balance
