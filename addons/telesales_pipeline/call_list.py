@@ -162,10 +162,29 @@ class CallList(ModelSQL, ModelView):
         return tasks
 
 
-class CallListLine(
-        MaskedPhoneMixin, sequence_ordered(), ModelSQL, ModelView):
-    __string__ = "Call List Number"
+class _PhoneLineMixin(MaskedPhoneMixin):
+    "A number of a call list or task: kept in E.164"
+    __slots__ = ()
     _masked_phone_fields = {'phone'}
+
+    @fields.depends('phone')
+    def on_change_phone(self):
+        self.phone = normalize(self.phone) or self.phone
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        if 'phone' in field_names:
+            for line in lines:
+                if normalize(line.phone) != line.phone:
+                    raise CallListError(gettext(
+                            'telesales_pipeline.msg_call_line_phone_invalid',
+                            phone=line.phone))
+
+
+class CallListLine(
+        _PhoneLineMixin, sequence_ordered(), ModelSQL, ModelView):
+    __string__ = "Call List Number"
     __name__ = 'crm.call.list.line'
 
     list = fields.Many2One(
@@ -187,20 +206,6 @@ class CallListLine(
     @staticmethod
     def default_state():
         return 'new'
-
-    @fields.depends('phone')
-    def on_change_phone(self):
-        self.phone = normalize(self.phone) or self.phone
-
-    @classmethod
-    def validate_fields(cls, lines, field_names):
-        super().validate_fields(lines, field_names)
-        if 'phone' in field_names:
-            for line in lines:
-                if normalize(line.phone) != line.phone:
-                    raise CallListError(gettext(
-                            'telesales_pipeline.msg_call_line_phone_invalid',
-                            phone=line.phone))
 
 
 class CallTask(Workflow, ModelSQL, ModelView):
@@ -315,9 +320,8 @@ class CallTask(Workflow, ModelSQL, ModelView):
 
 
 class CallTaskLine(
-        MaskedPhoneMixin, sequence_ordered(), ModelSQL, ModelView):
+        _PhoneLineMixin, sequence_ordered(), ModelSQL, ModelView):
     __string__ = "Call Task Number"
-    _masked_phone_fields = {'phone'}
     __name__ = 'crm.call.task.line'
 
     task = fields.Many2One(
@@ -352,20 +356,6 @@ class CallTaskLine(
     @staticmethod
     def default_state():
         return 'pending'
-
-    @fields.depends('phone')
-    def on_change_phone(self):
-        self.phone = normalize(self.phone) or self.phone
-
-    @classmethod
-    def validate_fields(cls, lines, field_names):
-        super().validate_fields(lines, field_names)
-        if 'phone' in field_names:
-            for line in lines:
-                if normalize(line.phone) != line.phone:
-                    raise CallListError(gettext(
-                            'telesales_pipeline.msg_call_line_phone_invalid',
-                            phone=line.phone))
 
     @classmethod
     def mark(cls, lines, state):
