@@ -6,10 +6,13 @@ Two threads: the reader keeps a logged-in AMI session (reconnecting with
 backoff), feeds every event to the call tracker and queues the resulting
 updates; the writer (the calling thread) applies them in order through
 Tryton in-process — ``pbx.call`` records, follow-ups, batch dialing, screen
-pops — one transaction per update.
+pops — up to ``batch_size`` updates a transaction (all that queued up while
+the previous transaction ran). Screen pops go first: the calls that started
+ringing are popped in a transaction of their own before the batch that
+holds them is written.
 
-Nothing is dropped silently: an update whose transaction fails (database
-unreachable) stays at the head of the buffer, is saved to the spool file
+Nothing is dropped silently: updates whose transaction fails (database
+unreachable) stay at the head of the buffer, are saved to the spool file
 and replayed when the database answers again; an update that keeps failing
 while the database works is written to ``<spool>.failed`` and logged. The
 connection state, the time of the last event and the number of buffered
@@ -19,6 +22,7 @@ Configuration → PBX Servers).
 import argparse
 import collections
 import dataclasses
+import itertools
 import json
 import logging
 import os
@@ -48,7 +52,7 @@ class Listener:
 
     def __init__(self, database, server_id, user=0, spool=None,
             language=None, backoff=None, idle=1.0, heartbeat=1.0,
-            transport=TCPTransport):
+            transport=TCPTransport, batch_size=100, pop_size=50):
         self.database, self.server_id, self.user = database, server_id, user
         self.spool, self.language = spool, language
         self.backoff = backoff or Backoff()
@@ -57,6 +61,12 @@ class Listener:
         self.stop = threading.Event()
         self.updates = queue.Queue()
         self.pending = collections.deque()
+        self._to_pop = []
+        # extension of each device, users of each employee: ids kept
+        # between transactions, forgotten when the extensions are reloaded
+        self.cache = {}
+        self.batch_size, self.pop_size = batch_size, pop_size
+        self._careful = 0
         self.states = queue.Queue()
         self.state, self.error = 'unknown', None
         self.disconnections, self.disconnected_at = 0, None
@@ -94,14 +104,19 @@ class Listener:
 
     def write(self, update):
         "Apply one update in its own transaction"
+        self.write_batch([update])
+
+    def write_batch(self, updates):
+        "Apply updates in order in one transaction"
         from trytond.pool import Pool
         with self.transaction() as transaction:
             pool = Pool()
             Server, Call = pool.get('pbx.server'), pool.get('pbx.call')
             server = Server(self.server_id)
             with self._company_context(server):
-                Call.ami_update(server, update.kind, update.call,
-                    update.timestamp, update.data)
+                Call.ami_updates(server, [
+                        (u.kind, u.call, u.timestamp, u.data)
+                        for u in updates], cache=self.cache)
             transaction.commit()
             tasks = list(transaction.tasks)
             transaction.tasks.clear()
@@ -159,32 +174,79 @@ class Listener:
         """Write what arrived within ``timeout`` seconds (and any buffered
         updates); return the number written."""
         try:
-            self.pending.append(self.updates.get(timeout=timeout))
+            self._add(self.updates.get(timeout=timeout))
         except queue.Empty:
             pass
-        while True:
-            try:
-                self.pending.append(self.updates.get_nowait())
-            except queue.Empty:
-                break
         written = self._drain()
         self._status()
         return written
 
+    def _add(self, update):
+        self.pending.append(update)
+        if update.kind == 'ringing' and update.call.get(
+                'direction') == 'inbound':
+            self._to_pop.append(update)
+
+    def _pull(self):
+        "Move what the reader queued to the buffer"
+        while True:
+            try:
+                self._add(self.updates.get_nowait())
+            except queue.Empty:
+                break
+
     def _drain(self):
+        """Write the buffer in order, ``batch_size`` updates a transaction.
+
+        Before each batch the calls that started ringing since the last one
+        are popped in transactions of their own (``pop_size`` calls each):
+        in a burst a screen pop waits for at most one batch, not for the
+        backlog (the batches wait while calls keep ringing). Their
+        ``ringing`` update stays buffered and is applied again in order
+        (the call is marked as popped, so it pops once). After a failed
+        batch, updates are written one by one until that many went
+        through, so that one update that keeps failing is isolated
+        (POISON_ATTEMPTS)."""
         written = 0
         if time.monotonic() < self._retry_at:
             return 0
-        while self.pending:
-            update = self.pending[0]
-            try:
-                self.write(update)
-            except Exception as exc:
-                self._failed(update, exc)
+        while True:
+            self._pull()
+            if not self.pending:
                 break
-            self.pending.popleft()
+            pops = self._to_pop[:self.pop_size]
+            del self._to_pop[:self.pop_size]
+            if self._careful:
+                pops = self._to_pop = []
+            if pops:
+                try:
+                    self.write_batch(pops)
+                except Exception as exc:
+                    # They pop when their update is written in order. The
+                    # next update is written alone, after the backoff: if
+                    # the database is unreachable, it is tried once.
+                    logger.warning('cannot pop %d calls ahead: %s',
+                        len(pops), exc)
+                    self._careful = max(self._careful, 1)
+                    self._retry_at = time.monotonic() + min(
+                        0.1 * 2 ** (self._attempts + 1), 5)
+                    self._save_spool()
+                    break
+                # more calls may have rung meanwhile: they pop first
+                continue
+            size = 1 if self._careful else self.batch_size
+            chunk = list(itertools.islice(self.pending, size))
+            try:
+                self.write_batch(chunk)
+            except Exception as exc:
+                self._careful = max(self._careful, len(chunk), 1)
+                self._failed(chunk[0], exc)
+                break
+            for _ in chunk:
+                self.pending.popleft()
+            self._careful = max(self._careful - len(chunk), 0)
             self._attempts = 0
-            written += 1
+            written += len(chunk)
         self.written += written
         if written or not self.pending:
             self._save_spool()
@@ -280,6 +342,7 @@ class Listener:
     def _refresh_devices(self):
         try:
             self.settings.devices = self.load_settings().devices
+            self.cache.clear()
             self.tracker.extensions = set(self.settings.devices)
         except Exception as exc:
             logger.warning('cannot reload the extensions: %s', exc)

@@ -1,7 +1,7 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 from trytond.i18n import gettext
-from trytond.model import ModelView, fields
+from trytond.model import Index, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
@@ -58,6 +58,11 @@ class ContactMechanism(metaclass=PoolMeta):
                     'depends': ['type', 'id'],
                     },
                 })
+        # the listener finds callers by their E.164 number
+        # (Call._find_parties)
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.value_compact, Index.Equality()),
+                where=t.type.in_(sorted(PHONE_TYPES))))
 
     @classmethod
     @ModelView.button

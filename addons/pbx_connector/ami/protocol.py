@@ -78,26 +78,25 @@ class Parser:
         self.banner = None if expect_banner else ''
 
     def feed(self, data):
-        self._buffer += data
+        # split once per read: slicing the buffer line by line copies the
+        # rest of a 64 KiB read for every line (quadratic in a burst)
+        lines = (self._buffer + data).split(b'\n')
+        self._buffer = lines.pop()
         messages = []
-        while True:
-            end = self._buffer.find(b'\n')
-            if end < 0:
-                break
-            line = self._buffer[:end].rstrip(b'\r').decode(
-                'utf-8', 'replace')
-            self._buffer = self._buffer[end + 1:]
+        pairs = self._pairs
+        for raw in lines:
+            line = raw.rstrip(b'\r').decode('utf-8', 'replace')
             if self.banner is None:
                 self.banner = line
                 continue
             if not line:
-                if self._pairs:
-                    messages.append(Message(self._pairs))
-                    self._pairs = []
+                if pairs:
+                    messages.append(Message(pairs))
+                    pairs = self._pairs = []
                 continue
             key, sep, value = line.partition(':')
             if not sep:
                 # Command output lines carry no colon; keep them as data.
                 key, value = 'Output', line
-            self._pairs.append((key.strip(), value.strip()))
+            pairs.append((key.strip(), value.strip()))
         return messages
