@@ -18,9 +18,11 @@ def check_mobile(raw, region='CN'):
         number = phonenumbers.parse(raw, region)
     except NumberParseException:
         return None, 'malformed'
-    if not phonenumbers.is_valid_number(number):
+    # what is_valid_number() tests: the number has a type; computed once
+    type_ = phonenumbers.number_type(number)
+    if type_ == PhoneNumberType.UNKNOWN:
         return None, 'invalid'
-    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+    if type_ not in MOBILE_TYPES:
         return None, 'not_mobile'
     return phonenumbers.format_number(
         number, phonenumbers.PhoneNumberFormat.E164), None

@@ -29,11 +29,41 @@ def fields_of(text):
 
 def render(text, values):
     "Replace each placeholder by ``values[name]`` (missing → empty)"
-    def replace(match):
+    return compile_template(text)(values)
+
+
+def compile_template(text):
+    """Return a function ``values → text`` doing what :func:`render` does,
+    the template parsed once: for a bulk send of one template.
+
+    Raise TemplateSyntaxError on a bad ``$`` at once."""
+    literals, names = [], []
+    current, position = [], 0
+    text = text or ''
+    for match in PLACEHOLDER.finditer(text):
+        current.append(text[position:match.start()])
+        position = match.end()
         if match.group(0) == '$$':
-            return '$'
+            current.append('$')
+            continue
         if match.group(1) is None:
             raise TemplateSyntaxError(match.start())
-        value = values.get(match.group(1))
-        return '' if value is None else str(value)
-    return PLACEHOLDER.sub(replace, text or '')
+        literals.append(''.join(current))
+        names.append(match.group(1))
+        current = []
+    current.append(text[position:])
+    last = ''.join(current)
+    if not names:
+        return lambda values: last
+    pairs = list(zip(literals, names))
+
+    def render_compiled(values):
+        parts = []
+        for literal, name in pairs:
+            parts.append(literal)
+            value = values.get(name)
+            if value is not None:
+                parts.append(value if isinstance(value, str) else str(value))
+        parts.append(last)
+        return ''.join(parts)
+    return render_compiled
