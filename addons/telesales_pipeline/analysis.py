@@ -2,6 +2,9 @@
 # this repository contains the full copyright notices and license terms.
 """Work review and analysis (PL-20, PL-24): SQL views for lists and graphs
 
+Every view counts only what the user may read (their record rules) and,
+for opportunities and sales, the context's company.
+
 Each model is a ``table_query`` over the pipeline's tables, so the numbers
 are always current and can be filtered, grouped and charted by the client.
 """
@@ -33,6 +36,28 @@ def _date_filter(column):
     if context.get('to_date'):
         condition &= column <= context['to_date']
     return condition
+
+
+def _visible(model_name, column):
+    """Condition keeping the rows of records the user may read
+
+    The analyses are SQL views over the pipeline's tables, which the record
+    rules (ir.rule) of the models do not reach: a representative would count
+    and list the customers of the whole firm. The rules of the user are
+    applied here to each table read; server calls (no access check) see all.
+    """
+    Rule = Pool().get('ir.rule')
+    if Rule.domain_get(model_name, mode='read'):
+        return column.in_(Rule.query_get(model_name, mode='read'))
+    return Literal(True)
+
+
+def _company(column):
+    "Condition of the context's company on column (opportunities, sales)"
+    company = Transaction().context.get('company')
+    if company is not None:
+        return column == company
+    return Literal(True)
 
 
 class AnalysisContext(ModelView):
@@ -80,7 +105,8 @@ class FollowupDaily(ModelSQL, ModelView):
             where=((followup.automatic == Null)
                 | (followup.automatic == Literal(False)))
             & (followup.employee != Null)
-            & _date_filter(followup.date))
+            & _date_filter(followup.date)
+            & _visible('crm.followup', followup.id))
         return daily.select(
             Min(daily.id).as_('id'),
             daily.date.as_('date'),
@@ -129,20 +155,25 @@ class NewPerPeriod(ModelSQL, ModelView):
                 one.as_('customer'), zero.as_('opportunity'),
                 zero.as_('sale'),
                 where=(party.crm_stage != Null)
-                & _date_filter(party.create_date)),
+                & _date_filter(party.create_date)
+                & _visible('party.party', party.id)),
             opportunity.select(
                 (opportunity.id * 3 + 1).as_('id'),
                 bucket(opportunity.start_date).as_('date'),
                 zero.as_('customer'), one.as_('opportunity'),
                 zero.as_('sale'),
-                where=_date_filter(opportunity.start_date)),
+                where=_date_filter(opportunity.start_date)
+                & _company(opportunity.company)
+                & _visible('sale.opportunity', opportunity.id)),
             sale.select(
                 (sale.id * 3 + 2).as_('id'),
                 bucket(sale.sale_date).as_('date'),
                 zero.as_('customer'), zero.as_('opportunity'),
                 one.as_('sale'),
                 where=sale.state.in_(WON_SALE_STATES)
-                & _date_filter(sale.sale_date)),
+                & _date_filter(sale.sale_date)
+                & _company(sale.company)
+                & _visible('sale.sale', sale.id)),
             all_=True)
         return events.select(
             Min(events.id).as_('id'),
@@ -180,7 +211,8 @@ class CustomerBySource(_CustomerCount):
             party.crm_source.as_('source'),
             Count(party.id).as_('customers'),
             where=(party.crm_stage != Null)
-            & _date_filter(party.create_date),
+            & _date_filter(party.create_date)
+            & _visible('party.party', party.id),
             group_by=[party.crm_source])
 
 
@@ -212,7 +244,8 @@ class CustomerByRegion(_CustomerCount):
             Coalesce(first_address.city, '').as_('region'),
             Count(party.id).as_('customers'),
             where=(party.crm_stage != Null)
-            & _date_filter(party.create_date),
+            & _date_filter(party.create_date)
+            & _visible('party.party', party.id),
             group_by=[first_address.city])
 
 
@@ -246,7 +279,8 @@ class StageFunnel(ModelSQL, ModelView):
             sequence.as_('sequence'),
             Count(party.id).as_('customers'),
             where=(party.crm_stage != Null)
-            & _date_filter(party.create_date),
+            & _date_filter(party.create_date)
+            & _visible('party.party', party.id),
             group_by=[party.crm_stage])
 
     @classmethod
@@ -293,7 +327,8 @@ class Conversion(ModelSQL, ModelView):
         won = sale.select(
             sale.party.as_('party'),
             Min(sale.sale_date).as_('date'),
-            where=sale.state.in_(WON_SALE_STATES),
+            where=sale.state.in_(WON_SALE_STATES)
+            & _company(sale.company),
             group_by=[sale.party])
         days = Ceil(
             (Extract('EPOCH', won.date) - Extract('EPOCH', contact.date))
@@ -311,7 +346,8 @@ class Conversion(ModelSQL, ModelView):
             cls.days.sql_cast(days).as_('days'),
             # a first won sale before any contact has no cycle
             where=(party.crm_stage != Null) & (days >= 0)
-            & _date_filter(won.date))
+            & _date_filter(won.date)
+            & _visible('party.party', party.id))
 
     @classmethod
     def table_query(cls):
@@ -354,3 +390,106 @@ class ConversionBySource(_ConversionAverage):
     _group = 'source'
 
     source = fields.Many2One('crm.source', "Source")
+
+
+class RepPerformance(ModelSQL, ModelView):
+    "Performance per Representative per Period"
+    __name__ = 'crm.analysis.rep'
+    __string__ = "Performance per Representative"
+
+    date = fields.Date("Period Start")
+    employee = fields.Many2One('company.employee', "Representative")
+    customers = fields.Integer("New Customers",
+        help="Customers created in the period that the representative owns.")
+    followups = fields.Integer("Follow-ups",
+        help="Follow-ups the representative wrote (automatic ones left out).")
+    opportunities = fields.Integer("New Opportunities")
+    orders = fields.Integer("Won Orders",
+        help="Confirmed sales of the representative's customers.")
+    amount = fields.Numeric("Amount", digits=(16, 2),
+        help="Untaxed amount of the won orders.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('employee', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Followup = pool.get('crm.followup')
+        Opportunity = pool.get('sale.opportunity')
+        Sale = pool.get('sale.sale')
+        party = Party.__table__()
+        followup = Followup.__table__()
+        opportunity = Opportunity.__table__()
+        sale = Sale.__table__()
+        owner = Party.__table__()
+        period = Transaction().context.get('period', 'month')
+        if period not in dict(PERIODS):
+            period = 'month'
+
+        def bucket(column):
+            return cls.date.sql_cast(DateTrunc(period, column))
+
+        one, zero = Literal(1), Literal(0)
+        no_amount = cls.amount.sql_cast(Literal(0))
+        events = Union(
+            party.select(
+                (party.id * 4).as_('id'),
+                bucket(party.create_date).as_('date'),
+                party.crm_owner.as_('employee'),
+                one.as_('customer'), zero.as_('followup'),
+                zero.as_('opportunity'), zero.as_('sale'),
+                no_amount.as_('amount'),
+                where=(party.crm_stage != Null) & (party.crm_owner != Null)
+                & _date_filter(party.create_date)
+                & _visible('party.party', party.id)),
+            followup.select(
+                (followup.id * 4 + 1).as_('id'),
+                bucket(followup.date).as_('date'),
+                followup.employee.as_('employee'),
+                zero.as_('customer'), one.as_('followup'),
+                zero.as_('opportunity'), zero.as_('sale'),
+                no_amount.as_('amount'),
+                where=((followup.automatic == Null)
+                    | (followup.automatic == Literal(False)))
+                & (followup.employee != Null)
+                & _date_filter(followup.date)
+                & _visible('crm.followup', followup.id)),
+            opportunity.select(
+                (opportunity.id * 4 + 2).as_('id'),
+                bucket(opportunity.start_date).as_('date'),
+                opportunity.employee.as_('employee'),
+                zero.as_('customer'), zero.as_('followup'),
+                one.as_('opportunity'), zero.as_('sale'),
+                no_amount.as_('amount'),
+                where=(opportunity.employee != Null)
+                & _date_filter(opportunity.start_date)
+                & _company(opportunity.company)
+                & _visible('sale.opportunity', opportunity.id)),
+            sale.join(owner, condition=owner.id == sale.party).select(
+                (sale.id * 4 + 3).as_('id'),
+                bucket(sale.sale_date).as_('date'),
+                owner.crm_owner.as_('employee'),
+                zero.as_('customer'), zero.as_('followup'),
+                zero.as_('opportunity'), one.as_('sale'),
+                cls.amount.sql_cast(
+                    Coalesce(sale.untaxed_amount_cache, 0)).as_('amount'),
+                where=sale.state.in_(WON_SALE_STATES)
+                & (owner.crm_owner != Null)
+                & _date_filter(sale.sale_date)
+                & _company(sale.company)
+                & _visible('sale.sale', sale.id)),
+            all_=True)
+        return events.select(
+            Min(events.id).as_('id'),
+            events.date.as_('date'),
+            events.employee.as_('employee'),
+            Sum(events.customer).as_('customers'),
+            Sum(events.followup).as_('followups'),
+            Sum(events.opportunity).as_('opportunities'),
+            Sum(events.sale).as_('orders'),
+            cls.amount.sql_cast(Sum(events.amount)).as_('amount'),
+            group_by=[events.date, events.employee])

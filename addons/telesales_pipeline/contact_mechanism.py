@@ -1,6 +1,9 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 "Phone numbers default to mainland China (X-04)"
+import phonenumbers
+from phonenumbers import NumberParseException
+
 from trytond.model import fields
 from trytond.pool import PoolMeta
 
@@ -17,3 +20,21 @@ class ContactMechanism(metaclass=PoolMeta):
         yield from codes
         if DEFAULT_PHONE_COUNTRY not in codes:
             yield DEFAULT_PHONE_COUNTRY
+
+    @fields.depends(methods=['_phone_country_codes'])
+    def _parse_phonenumber(self, value):
+        """A number with its international prefix needs no country
+
+        The country codes come from the party's and the company's addresses:
+        reading them for every "+86…" number made the validation of a
+        phone cost a database read.
+        """
+        if value and value.lstrip().startswith('+'):
+            try:
+                number = phonenumbers.parse(value)
+            except NumberParseException:
+                pass
+            else:
+                if phonenumbers.is_valid_number(number):
+                    return number
+        return super()._parse_phonenumber(value)

@@ -23,6 +23,7 @@ from trytond.pyson import Eval
 from trytond.tools.email_ import EmailNotValidError, validate_email
 from trytond.transaction import Transaction
 
+from .bulk import bulk_create
 from .duplicate import describe, normalize_name
 from .exceptions import ImportError_
 from .party import STAGES
@@ -308,14 +309,14 @@ class PartyImport(Workflow, ModelSQL, ModelView):
             raise ImportError_(gettext(
                     'telesales_pipeline.msg_import_no_rows'))
         else:
-            parties = self._create(valid, total, size)
-            values.update(state='done', imported=len(parties),
+            party_ids = self._create(valid, total, size)
+            values.update(state='done', imported=len(party_ids),
                 message=gettext('telesales_pipeline.msg_import_done',
-                    imported=len(parties), rejected=len(rejected),
+                    imported=len(party_ids), rejected=len(rejected),
                     flagged=len(flagged), rows=total))
-            if self.call_list_name and parties:
+            if self.call_list_name and party_ids:
                 values['call_list'] = self._make_call_list(
-                    parties, valid).id
+                    party_ids, valid).id
         if rejected or flagged:
             values['result'] = checker.result_file(rejected, flagged)
         return values
@@ -335,26 +336,49 @@ class PartyImport(Workflow, ModelSQL, ModelView):
         return columns
 
     def _create(self, valid, total, size):
+        """Create the checked rows in chunks, in bulk (see bulk.py)
+
+        The rows were checked by RowChecker, so they are inserted without
+        the ORM's per-record validation; the names are checked once more
+        after each chunk against customers created meanwhile.
+        """
         pool = Pool()
         Party = pool.get('party.party')
-        parties = []
+        ids = []
         checked = len(valid)
+        sequence = Party._code_sequence()
         context = {'crm_allow_duplicate_name': self.allow_duplicate_names}
         with Transaction().set_context(context):
             for index, chunk in enumerate(chunks(valid, CHUNK)):
-                parties.extend(Party.create([v for _, v in chunk]))
+                vlist = [dict(v) for _, v in chunk]
+                if sequence:
+                    for values, code in zip(
+                            vlist, sequence.get_many(len(vlist))):
+                        values.setdefault('code', code)
+                # phones are formatted by _parse as the mechanism does
+                new_ids = bulk_create(Party, vlist,
+                    computed={'party.contact_mechanism'})
+                ids.extend(new_ids)
+                if not self.allow_duplicate_names:
+                    # customers of these names created meanwhile
+                    keys = {normalize_name(v['name']): i
+                        for v, i in zip(vlist, new_ids)}
+                    for key, other in Party.duplicate_name_ids(
+                            keys, exclude=ids).items():
+                        Party._raise_duplicate_name(
+                            Party(keys[key]), Party(other))
                 if backend.name != 'sqlite':
                     self._report(
                         total, min((index + 1) * CHUNK, checked), size)
-        return parties
+        return ids
 
-    def _make_call_list(self, parties, valid):
+    def _make_call_list(self, party_ids, valid):
         pool = Pool()
         CallList = pool.get('crm.call.list')
         call_list = CallList(name=self.call_list_name, company=self.company)
         call_list.save()
         rows = []
-        for party, (_, values) in zip(parties, valid):
+        for party, (_, values) in zip(party_ids, valid):
             for mechanism in values.get('contact_mechanisms', [[None, []]])[
                     0][1]:
                 if mechanism['type'] in {'mobile', 'phone'}:
@@ -522,6 +546,14 @@ class RowChecker:
                 result.setdefault(key, party)
         return result
 
+    def _mechanism(self, type_, value):
+        "Values of a contact mechanism as its compute_fields gives them"
+        mechanism = self.Mechanism(type=type_)
+        return {'type': type_,
+            'value': mechanism.format_value(value=value, type_=type_),
+            'value_compact': mechanism.format_value_compact(
+                value=value, type_=type_)}
+
     def _parse(self, row):
         "Return ({values, name_key, phones, keyword_key}, errors) of row"
         cells, errors = {}, []
@@ -577,16 +609,18 @@ class RowChecker:
                         'telesales_pipeline.msg_import_row_email_invalid',
                         email=email))
             else:
-                mechanisms.append({'type': 'email', 'value': email})
+                mechanisms.append(self._mechanism('email', email))
         if cells.get('website'):
-            mechanisms.append({'type': 'website',
-                    'value': cell_text(cells['website'])})
+            mechanisms.append(
+                self._mechanism('website', cell_text(cells['website'])))
         if mechanisms:
             values['contact_mechanisms'] = [('create', mechanisms)]
         if cells.get('city') or cells.get('street'):
             values['addresses'] = [('create', [{
                             'city': cell_text(cells.get('city')) or None,
-                            'street': cell_text(cells.get('street')) or None,
+                            # what Address.set_street writes
+                            'street_unstructured': (
+                                cell_text(cells.get('street')) or None),
                             }])]
         for target in ['industry', 'source', 'level']:
             if target in cells:

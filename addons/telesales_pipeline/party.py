@@ -9,19 +9,23 @@ lists (PL-22), VIP approval (PL-23), delete rules (PL-21).
 import datetime
 from functools import wraps
 
+from sql import Null
 from sql.conditionals import Case, Coalesce
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .bulk import bulk_create
 from .exceptions import (
     ClaimQuotaError, ClaimTakenError, CustomerDeleteError, MarkerError,
     NoEmployeeError, OwnershipError, ReleaseError, StageError,
     VIPApprovalError)
+from .spreadsheet import IN_MAX
 
 
 
@@ -357,11 +361,9 @@ class Party(metaclass=PoolMeta):
     def on_modification(cls, mode, parties, field_names=None):
         super().on_modification(mode, parties, field_names=field_names)
         if mode == 'create':
-            customers = [p for p in parties if p.crm_stage]
-            if customers:
-                cls._crm_record_changes(
-                    customers, {p.id: (None, None, None) for p in customers},
-                    Transaction().context.get('_crm_action', 'create'))
+            cls._crm_record_created(
+                [p.id for p in parties],
+                Transaction().context.get('_crm_action', 'create'))
 
     @classmethod
     def on_write(cls, parties, values):
@@ -378,6 +380,27 @@ class Party(metaclass=PoolMeta):
         return callbacks
 
     @classmethod
+    def _crm_record_created(cls, ids, action):
+        "The owner history of new customers (as _crm_record_changes would)"
+        History = Pool().get('crm.party.owner.history')
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        histories = []
+        for sub_ids in grouped_slice(ids, IN_MAX):
+            cursor.execute(*table.select(
+                    table.id, table.crm_ownership, table.crm_owner,
+                    where=reduce_ids(table.id, sub_ids)
+                    & (table.crm_stage != Null)))
+            histories.extend({
+                    'party': id_, 'action': action,
+                    'from_ownership': None, 'from_owner': None,
+                    'to_ownership': ownership, 'to_owner': owner}
+                for id_, ownership, owner in cursor
+                if (ownership, owner) != (None, None))
+        with without_check_access():
+            bulk_create(History, histories)
+
+    @classmethod
     def _crm_record_changes(cls, parties, old, action):
         pool = Pool()
         History = pool.get('crm.party.owner.history')
@@ -389,11 +412,11 @@ class Party(metaclass=PoolMeta):
                 stage, ownership, owner = old[party.id]
                 new_owner = party.crm_owner.id if party.crm_owner else None
                 if (ownership, owner) != (party.crm_ownership, new_owner):
-                    histories.append(History(
-                            party=party, action=action,
-                            from_ownership=ownership, from_owner=owner,
-                            to_ownership=party.crm_ownership,
-                            to_owner=new_owner))
+                    histories.append({
+                            'party': party.id, 'action': action,
+                            'from_ownership': ownership, 'from_owner': owner,
+                            'to_ownership': party.crm_ownership,
+                            'to_owner': new_owner})
                     if ownership is not None:
                         Followup.log(party, party._crm_owner_message(
                                 action, owner))
@@ -402,7 +425,8 @@ class Party(metaclass=PoolMeta):
                             'telesales_pipeline.msg_log_stage',
                             from_=stages.get(stage) or '',
                             to=stages.get(party.crm_stage) or ''))
-            History.save(histories)
+            # rows made here from the party's checked values
+            bulk_create(History, histories)
 
     def _crm_owner_message(self, action, old_owner):
         Employee = Pool().get('company.employee')

@@ -8,7 +8,7 @@ from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 
 
 class AnalysisTestCase(unittest.TestCase):
@@ -163,3 +163,76 @@ class AnalysisTestCase(unittest.TestCase):
                     (r.source.name, r.customers, r.average_days)
                     for r in BySourceCycle.search([])),
                 [('展会', 1, 20.0), ('网络', 2, 8.0)])
+
+    @with_transaction()
+    def test_rep_performance_and_visibility(self):
+        "Performance per rep; a supervisor's analyses count the team only"
+        pool = Pool()
+        Perf = pool.get('crm.analysis.rep')
+        FollowupDaily = pool.get('crm.analysis.followup')
+        New = pool.get('crm.analysis.new')
+        BySource = pool.get('crm.analysis.customer.source')
+        Funnel = pool.get('crm.analysis.stage')
+        Conversion = pool.get('crm.analysis.conversion')
+        User = pool.get('res.user')
+        Group = pool.get('res.group')
+        ModelData = pool.get('ir.model.data')
+        company = create_company()
+        with set_company(company):
+            rep1, rep2, web, fair = self._data(company)
+
+            def perf():
+                return sorted(
+                    (r.date, r.employee.party.name, r.customers, r.followups,
+                        r.opportunities, r.orders) for r in Perf.search([]))
+            everyone = [
+                (dt.date(2026, 1, 1), '刘洋', 2, 3, 0, 1),
+                (dt.date(2026, 1, 1), '陈静', 1, 2, 1, 1),
+                (dt.date(2026, 2, 1), '刘洋', 0, 1, 1, 1),
+                (dt.date(2026, 2, 1), '陈静', 1, 0, 0, 0),
+                (dt.date(2026, 3, 1), '刘洋', 0, 0, 0, 1),
+                ]
+            self.assertEqual(perf(), everyone)
+            with Transaction().set_context(period='year'):
+                self.assertEqual(sorted(
+                        (r.employee.party.name, r.orders)
+                        for r in Perf.search([])),
+                    [('刘洋', 3), ('陈静', 1)])
+
+            # 王芳 supervises 刘洋 only
+            boss = create_employee(company, '王芳')
+            rep1.supervisor = boss
+            rep1.save()
+            group = Group(ModelData.get_id(
+                    'telesales_pipeline', 'group_telesales_supervisor'))
+            user, = User.create([{'login': 'wangfang', 'name': '王芳',
+                        'groups': [('add', [group.id])],
+                        'companies': [('add', [company.id])],
+                        'company': company.id,
+                        'employees': [('add', [boss.id])],
+                        'employee': boss.id}])
+            with Transaction().set_user(user.id), check_access(), \
+                    Transaction().set_context(
+                        company=company.id, employee=boss.id):
+                self.assertEqual(perf(), [
+                        r for r in everyone if r[1] == '刘洋'])
+                self.assertEqual(
+                    {r.employee.id for r in FollowupDaily.search([])},
+                    {rep1.id})
+                # A and B are the team's, E is in the shared pool
+                self.assertEqual(sorted(
+                        (r.source.name, r.customers)
+                        for r in BySource.search([])),
+                    [('展会', 2), ('网络', 1)])
+                self.assertEqual(sum(r.customers for r in Funnel.search([])),
+                    3)
+                self.assertEqual(sorted(
+                        r.party.name for r in Conversion.search([])),
+                    ['A', 'B'])
+                self.assertEqual(sorted(
+                        (r.date, r.customers, r.opportunities, r.orders)
+                        for r in New.search([])), [
+                        (dt.date(2026, 1, 1), 2, 0, 1),
+                        (dt.date(2026, 2, 1), 0, 1, 1),
+                        (dt.date(2026, 3, 1), 1, 0, 1),
+                        ])

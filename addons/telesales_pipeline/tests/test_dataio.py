@@ -6,6 +6,7 @@ import unittest
 
 import openpyxl
 
+from trytond.model import fields
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
@@ -480,6 +481,65 @@ class DataIOImportTestCase(unittest.TestCase):
             self.assertEqual(
                 sorted(l.phone for l in imp.call_list.lines),
                 ['+8613798312311', '+8613900000001'])
+
+    @with_transaction()
+    def test_import_same_as_create(self):
+        "An imported customer is what Party.create makes of the same row"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Import = pool.get('crm.party.import')
+        History = pool.get('crm.party.owner.history')
+        Industry = pool.get('crm.industry')
+        from telesales_pipeline.import_ import RowChecker
+        company = create_company()
+        with set_company(company):
+            owner = create_employee(company, '刘洋')
+            Industry.create([{'name': '制造业'}])
+            header = ['客户名称', '手机', '电话', '传真', '邮箱', '网址',
+                '关键字', '城市', '地址', '行业', '下次回访']
+            row = ['%s', '13798312311', '0579-83710010', '0579-83710011',
+                'a@example.com', 'www.example.com', '甲%s', '金华', '一路1号',
+                '制造业', '2026/12/1']
+            imp = self._import(
+                xlsx([header, [c.replace('%s', '一') for c in row]]),
+                owner=owner, stage='target', mode='all')
+            self.assertEqual(imp.state, 'done', imp.message)
+            imported, = Party.search([('name', '=', '一')])
+
+            draft = Import(owner=owner, stage='target', mapping=None,
+                allow_duplicate_names=False)
+            checker = RowChecker(draft, header, draft._columns(header))
+            (parsed, errors) = checker._parse(
+                [c.replace('%s', '二') for c in row])
+            self.assertEqual(errors, [])
+            created, = Party.create([parsed['values']])
+
+            def stored(record, skip=()):
+                names = [n for n, f in record._fields.items()
+                    if not hasattr(f, 'set') and n not in skip
+                    and not isinstance(f, fields.Function)]
+                values, = record.__class__.read([record.id], names)
+                values.pop('id')
+                return values
+            skip = {'id', 'create_date', 'write_date', 'write_uid', 'name',
+                'crm_name_key', 'crm_keyword', 'crm_keyword_key', 'code',
+                'code_alnum', 'code_digit'}
+            self.assertEqual(
+                stored(imported, skip), stored(created, skip))
+            self.assertTrue(imported.code)
+            self.assertEqual(imported.code_alnum, imported.code)
+            self.assertEqual(imported.lang, created.lang)
+            for name in ['contact_mechanisms', 'addresses']:
+                skip = {'id', 'create_date', 'write_date', 'write_uid',
+                    'party'}
+                self.assertEqual(
+                    [stored(r, skip) for r in getattr(imported, name)],
+                    [stored(r, skip) for r in getattr(created, name)])
+            for party in [imported, created]:
+                history, = History.search([('party', '=', party.id)])
+                self.assertEqual(
+                    (history.to_owner, history.to_ownership),
+                    (owner, 'personal'))
 
     @with_transaction()
     def test_import_all_or_nothing(self):
