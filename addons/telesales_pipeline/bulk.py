@@ -39,6 +39,20 @@ def quote(name):
     return '"%s"' % name.replace('"', '""')
 
 
+def _compute(probe, record, plain):
+    """The values ``compute_fields`` gives for the values of record.
+
+    It is first asked of probe, an unsaved record given only the plain
+    values (as stored: setting a relation on a record costs an instance of
+    the target); one that reads a relation asks a full record again."""
+    Model = probe.__class__
+    probe._values = Model._record(**{n: record[n] for n in plain})
+    try:
+        return probe.compute_fields()
+    except AttributeError:
+        return Model(**record).compute_fields()
+
+
 def bulk_create(Model, vlist, computed=()):
     """Create the records of the checked values of vlist; return their ids
 
@@ -74,15 +88,23 @@ def bulk_create(Model, vlist, computed=()):
     rows, nested, to_set = [], [], []
     compute = (Model.compute_fields is not ModelStorage.compute_fields
         and Model.__name__ not in computed)
+    # the unsaved record compute_fields reads: its plain values first (a
+    # relation set on a record costs an instance of the target)
+    plain = [n for n in columns
+        if stored[n]._type not in {'many2one', 'reference', 'one2one'}]
+    probe = Model()
+    formats = [(n, stored[n].sql_format, stored[n].sql_format(None))
+        for n in columns]
     for values in vlist:
         record = {n: values[n] if n in values else defaults.get(n)
             for n in columns}
         if compute:
             record.update(
-                (k, v) for k, v in Model(**record).compute_fields().items()
+                (k, v) for k, v in _compute(probe, record, plain).items()
                 if k in stored)
         rows.append([transaction.user, CurrentTimestamp()]
-            + [stored[n].sql_format(record[n]) for n in columns])
+            + [none if record[n] is None else format_(record[n])
+                for n, format_, none in formats])
         nested.append({n: values[n] for n in children if values.get(n)})
         to_set.append({n: values[n] for n in setters if n in values})
     sql_columns = [table.create_uid, table.create_date] + [
@@ -96,9 +118,9 @@ def bulk_create(Model, vlist, computed=()):
         ids = list(ids)
         sql_columns.append(table.id)
         rows = [r + [i] for r, i in zip(rows, ids)]
-        plain = not any(
+        literal = not any(
             isinstance(v, Expression) for r in rows for v in r[2:])
-        if plain and hasattr(cursor, 'copy'):
+        if literal and hasattr(cursor, 'copy'):
             # PostgreSQL: COPY, with the transaction's timestamp that
             # CURRENT_TIMESTAMP gives an INSERT
             cursor.execute('SELECT CURRENT_TIMESTAMP')
