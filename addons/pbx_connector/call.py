@@ -3,14 +3,17 @@
 import collections
 import contextvars
 import datetime as dt
+import functools
 import logging
+import textwrap
 
 from sql import Column, Literal, Null
-from sql.aggregate import Count, Min, Sum
-from sql.conditionals import Case
+from sql.aggregate import Count, Max, Min, Sum
+from sql.conditionals import Case, Coalesce
 from sql.functions import CurrentTimestamp
 
 from trytond import backend
+from trytond.bus import Bus
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
@@ -48,15 +51,23 @@ class _Batch:
         self.dirty = {}
         self.pops = {}
         self.finished = {}
-        self.numbers = {}
+        # E.164 of the raw numbers: kept with the listener's ids, the
+        # pop ahead and the in-order batch normalise each number once
+        self.numbers = self.cache.setdefault('numbers', {})
 
     def employee_users(self, call):
         "The users of the call's employee (call.employee_users())"
         User = Pool().get('res.user')
-        key = ('users', call.employee.id)
+        return User.browse(self.cache_users(call.employee.id))
+
+    def cache_users(self, employee):
+        "The ids of the users of an employee id"
+        User = Pool().get('res.user')
+        key = ('users', employee)
         if key not in self.cache:
-            self.cache[key] = [u.id for u in call.employee_users()]
-        return User.browse(self.cache[key])
+            self.cache[key] = [u.id for u in User.search(
+                    [('employees', '=', employee)])]
+        return self.cache[key]
 
     def add(self, record):
         "The one instance of a record in the batch"
@@ -704,6 +715,133 @@ class Call(ModelSQL, ModelView):
 
     # screen pop -------------------------------------------------------
     @classmethod
+    def pop_ahead(cls, server, updates, cache=None):
+        """Pop the inbound calls of the listener's ``ringing`` updates before
+        their updates are applied in order; return the ids of the calls
+        popped.
+
+        The lean path of a screen pop: the calls of the updates are read
+        with one query, the parties of their numbers with one, the calls
+        not written yet are inserted with one statement and marked as
+        popped (with the notifications, in the caller's transaction), so
+        that their ``ringing`` update, applied in order afterwards by
+        ``ami_updates``, completes the call and pops it no second time —
+        also when the listener replays it from its spool. The calls
+        already popped are skipped."""
+        batch = _Batch(cache)
+        token = _batch.set(batch)
+        try:
+            records = cls._pop_records(server, updates, batch)
+        finally:
+            _batch.reset(token)
+        if not records:
+            return []
+        popped = cls.screen_pops(records, batch.employee_users)
+        return [c.id for c in popped]
+
+    @classmethod
+    def _pop_records(cls, server, updates, batch):
+        "The calls to pop, in the database, marked as popped"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        snapshots = {}
+        for kind, call, timestamp, data in updates:
+            if (kind == 'ringing' and call.get('direction') == 'inbound'
+                    and call.get('linkedid') and call.get('extension')):
+                snapshots.setdefault(call['linkedid'], (call, timestamp))
+        existing = {}
+        for sub in grouped_slice(list(snapshots), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(table.linkedid, table.id,
+                    table.screen_popped, table.employee, table.party,
+                    where=(table.server == server.id)
+                    & table.linkedid.in_(list(sub)),
+                    order_by=[table.id.asc]))
+            # the latest call of a linkedid, as _by_linkedid
+            existing.update((r[0], r[1:]) for r in cursor)
+        numbers = {l: cls._normalized(c.get('number') or '', server)
+            for l, (c, _) in snapshots.items()}
+        parties = cls._find_parties(
+            {n for n in numbers.values() if n.startswith('+')})
+        new, values, popped = [], [], []
+        update = collections.defaultdict(list)
+        company = server.company.id
+        devices = {}
+        for linkedid, (call, timestamp) in snapshots.items():
+            device = call['extension']
+            if device not in devices:
+                extension = cls._extension(server, device)
+                devices[device] = (extension.id, extension.employee.id
+                    ) if extension and extension.employee else None
+            if not devices[device]:
+                continue
+            extension, employee = devices[device]
+            row = existing.get(linkedid)
+            if row and row[1]:
+                continue
+            employee = row[2] if row and row[2] else employee
+            if not batch.cache_users(employee):
+                continue
+            party = parties.get(numbers[linkedid])
+            if row:
+                # what the in-order ringing update would set first
+                update[extension, employee, party.id if party else None
+                    ].append(row[0])
+                popped.append(row[0])
+                continue
+            # what screen_pops reads: no read of the call is needed
+            values.append((linkedid, dict(number=numbers[linkedid] or None,
+                        party=party, employee=employee)))
+            new.append([server.id, company, 'inbound', 'ringing',
+                    to_datetime(call.get('start') or timestamp), linkedid,
+                    linkedid, numbers[linkedid] or None,
+                    party.id if party else None, extension, employee,
+                    True])
+        for (extension, employee, party), row_ids in update.items():
+            for sub in grouped_slice(row_ids, backend.MAX_QUERY_PARAMS):
+                cursor.execute(*table.update(
+                        [table.screen_popped, table.extension,
+                            table.employee, table.party],
+                        [True, Coalesce(table.extension, extension),
+                            Coalesce(table.employee, employee),
+                            Coalesce(table.party, party)],
+                        where=table.id.in_(list(sub))))
+        if update:
+            # as ModelStorage.write: the records read before are stale
+            transaction = Transaction()
+            transaction.counter += 1
+            for cache in transaction.cache.values():
+                for id_ in popped:
+                    cache.get(cls.__name__, {}).pop(id_, None)
+        ids = {}
+        if new:
+            columns = [table.server, table.company, table.direction,
+                table.state, table.start, table.linkedid, table.uniqueid,
+                table.number, table.party, table.extension, table.employee,
+                table.screen_popped]
+            # values valid by construction: the validation of create
+            # (reading the function fields back) would cost more than
+            # the rest of the pop; the in-order update saves the call
+            # through the ORM right after
+            database = Transaction().database
+            for sub in grouped_slice(new, 500):
+                sub = list(sub)
+                query = table.insert(
+                    [table.create_uid, table.create_date] + columns,
+                    [[Transaction().user, CurrentTimestamp()] + v
+                        for v in sub])
+                if database.has_returning():
+                    query.returning = [table.linkedid, table.id]
+                    cursor.execute(*query)
+                else:
+                    cursor.execute(*query)
+                    cursor.execute(*table.select(table.linkedid,
+                            Max(table.id),
+                            where=(table.server == server.id)
+                            & table.linkedid.in_([v[5] for v in sub]),
+                            group_by=[table.linkedid]))
+                ids.update(cursor)
+        return cls.browse(popped) + [cls(ids[l], **v) for l, v in values]
+    @classmethod
     def screen_pop(cls, call):
         """Notify the rep whose extension rings: a res.notification, sent to
         the web client over the bus (PostgreSQL only)."""
@@ -739,9 +877,10 @@ class Call(ModelSQL, ModelView):
         for user, user_calls in by_user.items():
             with Transaction().set_user(user), \
                     Transaction().set_context(_check_access=False):
-                # browsed together: the numbers and parties are read at once
-                for call in cls.browse([c.id for c in user_calls]):
-                    texts[user, call.id] = call.screen_pop_text()
+                # under the user: the masking of the numbers is theirs
+                for call_id, text in cls.screen_pop_texts(
+                        user_calls).items():
+                    texts[user, call_id] = text
         rounds = []
         for user, user_calls in by_user.items():
             for i, call in enumerate(user_calls):
@@ -759,25 +898,31 @@ class Call(ModelSQL, ModelView):
                         'records': str([
                                 call.party.id if call.party else call.id]),
                         })
-        for values in rounds:
-            cls._create_notifications(values)
+        cls._create_notifications(rounds)
         return popped
 
     @classmethod
-    def _create_notifications(cls, vlist):
-        """Create the notifications of a screen pop.
+    def _create_notifications(cls, rounds):
+        """Create the notifications of screen pops, a list of values for
+        each bus message a user gets.
 
-        Where there is a bus (PostgreSQL) they are inserted with one query
-        and published by res.notification's own ``on_modification``: the
-        values built by ``screen_pops`` are valid by construction, and the
-        validation of ``Notification.create`` (reading every field of each
-        notification back) costs more than the rest of a pop."""
+        Where there is a bus (PostgreSQL) they are all inserted with one
+        query and each round is published as res.notification's
+        ``on_modification`` publishes a creation (one message per user
+        with the unread count and the texts), with one count query for
+        all: the values built by ``screen_pops`` are valid by
+        construction, and the validation of ``Notification.create``
+        (reading every field of each notification back) costs more than
+        the rest of a pop."""
         pool = Pool()
         Notification = pool.get('res.notification')
         transaction = Transaction()
         database = transaction.database
         if not (database.has_channel() and database.has_returning()):
-            return Notification.create(vlist)
+            return sum((Notification.create(v) for v in rounds), [])
+        vlist = [v for values in rounds for v in values]
+        if not vlist:
+            return []
         table = Notification.__table__()
         columns = ['user', 'label', 'description', 'icon', 'model',
             'records']
@@ -788,29 +933,82 @@ class Call(ModelSQL, ModelView):
                 [[transaction.user, CurrentTimestamp(), Literal(True)]
                     + [v[c] for c in columns] for v in vlist],
                 returning=[table.id]))
-        # the instances hold the inserted values: on_modification reads
-        # nothing back
-        notifications = [Notification(id_, unread=True, **{
-                    c: v[c] for c in columns})
-            for (id_,), v in zip(cursor, vlist)]
-        transaction.create_records[Notification.__name__].extend(
-            [n.id for n in notifications])
-        Notification.on_modification('create', notifications)
-        return notifications
+        ids = [r[0] for r in cursor]
+        transaction.create_records[Notification.__name__].extend(ids)
+        cls._publish_pops(rounds)
+        return Notification.browse(ids)
+
+    @classmethod
+    def _publish_pops(cls, rounds):
+        "Publish each round of notifications as res.notification does"
+        Notification = Pool().get('res.notification')
+        table = Notification.__table__()
+        cursor = Transaction().connection.cursor()
+        users = list({v['user'] for values in rounds for v in values})
+        counts = {}
+        for sub in grouped_slice(users):
+            cursor.execute(*table.select(table.user, Count(),
+                    where=table.user.in_(list(sub)) & table.unread,
+                    group_by=[table.user]))
+            counts.update(cursor)
+        shorten = functools.partial(textwrap.shorten, width=100,
+            placeholder="...")
+        for values in rounds:
+            by_user = collections.defaultdict(list)
+            for v in values:
+                by_user[v['user']].append('\n'.join(map(shorten,
+                            filter(None, (v['label'], v['description'])))))
+            for user, content in by_user.items():
+                # at most POP_MESSAGE_LINES a user: none is folded
+                Bus.publish(f'notification:{user}', {
+                        'type': 'user-notification',
+                        'count': counts.get(user, 0),
+                        'content': content,
+                        })
+
+    @classmethod
+    def screen_pop_texts(cls, calls):
+        """{call id: (label, description)} shown to the current user for
+        calls browsed together; the lines of the known callers come from
+        ``screen_pops_lines``, read for all of them at once"""
+        Party = Pool().get('party.party')
+        full = cls.may_see_full_numbers()
+        # browsed together: the parties are read with one query
+        party_ids = list({c.party.id for c in calls if c.party})
+        parties = dict(zip(party_ids, Party.browse(party_ids)))
+        lines = cls.screen_pops_lines([c for c in calls if c.party],
+            parties)
+        texts = {}
+        for call in calls:
+            number = call.number or ''
+            if not full:
+                number = cls.mask(number) if number else number
+            if call.party:
+                label = gettext('pbx_connector.msg_pop_known',
+                    party=parties[call.party.id].rec_name, number=number)
+                # a notification's description is a one-line Char
+                texts[call.id] = label, ' | '.join(lines.get(call.id, []))
+            else:
+                texts[call.id] = (
+                    gettext('pbx_connector.msg_pop_unknown', number=number),
+                    gettext('pbx_connector.msg_pop_unknown_hint'))
+        return texts
 
     def screen_pop_text(self):
-        "(label, description) shown to the rep; extended by telesales"
-        number = self.number_display or ''
-        if self.party:
-            label = gettext('pbx_connector.msg_pop_known',
-                party=self.party.rec_name, number=number)
-            # a notification's description is a one-line Char
-            return label, ' | '.join(self.screen_pop_lines())
-        return (gettext('pbx_connector.msg_pop_unknown', number=number),
-            gettext('pbx_connector.msg_pop_unknown_hint'))
+        "(label, description) shown to the rep"
+        return self.screen_pop_texts([self])[self.id]
+
+    @classmethod
+    def screen_pops_lines(cls, calls, parties):
+        """Hook: {call id: [line]} describing the known caller of each
+        call (telesales_pipeline: stage, owner, follow-ups, reminders);
+        set-based, the calls of a batch come together with their
+        ``parties`` ({id: party} browsed together)"""
+        return {c.id: [] for c in calls}
 
     def screen_pop_lines(self):
-        return []
+        return self.screen_pops_lines([self],
+            {self.party.id: self.party})[self.id]
 
 
 class CallReview(ModelSQL, ModelView):

@@ -46,13 +46,15 @@ class Settings:
     username: str
     secret: str
     devices: set
+    company: int = None
+    region: str = None
 
 
 class Listener:
 
     def __init__(self, database, server_id, user=0, spool=None,
             language=None, backoff=None, idle=1.0, heartbeat=1.0,
-            transport=TCPTransport, batch_size=100, pop_size=50):
+            transport=TCPTransport, batch_size=100, pop_size=200):
         self.database, self.server_id, self.user = database, server_id, user
         self.spool, self.language = spool, language
         self.backoff = backoff or Backoff()
@@ -91,16 +93,25 @@ class Listener:
         return Transaction().start(self.database, self.user,
             readonly=readonly, context=context)
 
+    def _server(self):
+        """The server with the values the updates use, read when the
+        settings are (re)loaded: not read again in each transaction"""
+        from trytond.pool import Pool
+        Server = Pool().get('pbx.server')
+        return Server(self.server_id, company=self.settings.company,
+            region=self.settings.region)
+
     def _company_context(self, server):
         from trytond.transaction import Transaction
-        return Transaction().set_context(company=server.company.id)
+        return Transaction().set_context(company=self.settings.company)
 
     def load_settings(self):
         from trytond.pool import Pool
         with self.transaction(readonly=True):
             server = Pool().get('pbx.server')(self.server_id)
             return Settings(server.host, server.port, server.username,
-                server.secret, server.listener_devices())
+                server.secret, server.listener_devices(),
+                server.company.id, server.region)
 
     def write(self, update):
         "Apply one update in its own transaction"
@@ -111,8 +122,8 @@ class Listener:
         from trytond.pool import Pool
         with self.transaction() as transaction:
             pool = Pool()
-            Server, Call = pool.get('pbx.server'), pool.get('pbx.call')
-            server = Server(self.server_id)
+            Call = pool.get('pbx.call')
+            server = self._server()
             with self._company_context(server):
                 Call.ami_updates(server, [
                         (u.kind, u.call, u.timestamp, u.data)
@@ -121,6 +132,20 @@ class Listener:
             tasks = list(transaction.tasks)
             transaction.tasks.clear()
         self._run_tasks(tasks)
+
+    def pop_ahead(self, updates):
+        """Pop the calls of ``ringing`` updates in a transaction of their
+        own, ahead of the in-order batches (``Call.pop_ahead``)"""
+        from trytond.pool import Pool
+        with self.transaction() as transaction:
+            pool = Pool()
+            Call = pool.get('pbx.call')
+            server = self._server()
+            with self._company_context(server):
+                Call.pop_ahead(server, [
+                        (u.kind, u.call, u.timestamp, u.data)
+                        for u in updates], cache=self.cache)
+            transaction.commit()
 
     def _run_tasks(self, tasks):
         """Run the queue tasks an update made (batch dialing's Originate)
@@ -220,7 +245,7 @@ class Listener:
                 pops = self._to_pop = []
             if pops:
                 try:
-                    self.write_batch(pops)
+                    self.pop_ahead(pops)
                 except Exception as exc:
                     # They pop when their update is written in order. The
                     # next update is written alone, after the backoff: if
@@ -341,7 +366,10 @@ class Listener:
 
     def _refresh_devices(self):
         try:
-            self.settings.devices = self.load_settings().devices
+            settings = self.load_settings()
+            self.settings.devices = settings.devices
+            self.settings.company = settings.company
+            self.settings.region = settings.region
             self.cache.clear()
             self.tracker.extensions = set(self.settings.devices)
         except Exception as exc:

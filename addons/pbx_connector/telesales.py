@@ -1,9 +1,16 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 "What pbx_connector does when telesales_pipeline is activated"
+import collections
+import datetime as dt
+
+from sql import Column, Literal, Null, Window
+from sql.functions import RowNumber
+
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 
@@ -53,30 +60,88 @@ class Call(metaclass=PoolMeta):
                 call.save()
 
     # screen pop --------------------------------------------------------
-    def screen_pop_lines(self):
+    @classmethod
+    def screen_pops_lines(cls, calls, parties):
+        """Stage and owner, the last 3 follow-ups and the 2 next open
+        reminders of each caller: three queries for all the calls"""
         pool = Pool()
-        Followup = pool.get('crm.followup')
-        lines = super().screen_pop_lines()
-        party = self.party
-        stages = dict(party.fields_get(['crm_stage'])['crm_stage'][
+        Party = pool.get('party.party')
+        lines = super().screen_pops_lines(calls, parties)
+        party_ids = list({c.party.id for c in calls if c.party})
+        if not party_ids:
+            return lines
+        stages = dict(Party.fields_get(['crm_stage'])['crm_stage'][
                 'selection'])
-        lines.append(gettext('pbx_connector.msg_pop_stage',
-                stage=stages.get(party.crm_stage) or '-',
-                owner=party.crm_owner.rec_name if party.crm_owner else '-'))
-        for followup in Followup.search([('party', '=', party.id)],
-                order=[('date', 'DESC'), ('id', 'DESC')], limit=3):
-            lines.append(gettext('pbx_connector.msg_pop_followup',
-                    date=followup.date.strftime('%m-%d') if followup.date
-                    else '', content=(followup.content or '')[:40]))
-        reminders = Followup.search([
-                ('party', '=', party.id),
-                ('reminder_state', '=', 'open'),
-                ('next_callback', '!=', None),
-                ], order=[('next_callback', 'ASC')], limit=2)
-        for followup in reminders:
-            lines.append(gettext('pbx_connector.msg_pop_reminder',
-                    date=followup.next_callback.isoformat()))
+        followups = cls._pop_followups(party_ids)
+        reminders = cls._pop_reminders(party_ids)
+        for call in calls:
+            if not call.party:
+                continue
+            party = parties[call.party.id]
+            lines[call.id].append(gettext('pbx_connector.msg_pop_stage',
+                    stage=stages.get(party.crm_stage) or '-',
+                    owner=party.crm_owner.rec_name if party.crm_owner
+                    else '-'))
+            for date, content in followups.get(party.id, []):
+                lines[call.id].append(gettext(
+                        'pbx_connector.msg_pop_followup',
+                        date=date.strftime('%m-%d') if date else '',
+                        content=(content or '')[:40]))
+            for date in reminders.get(party.id, []):
+                lines[call.id].append(gettext(
+                        'pbx_connector.msg_pop_reminder',
+                        date=date.isoformat()))
         return lines
+
+    @classmethod
+    def _pop_followups(cls, party_ids, limit=3):
+        "{party: [(date, content)]}: the last follow-ups of each party"
+        Followup = Pool().get('crm.followup')
+        followup = Followup.__table__()
+        order = [followup.date.desc, followup.id.desc]
+        found = cls._pop_latest(followup, party_ids, limit, order,
+            [followup.date, followup.content], Literal(True))
+        return {p: [(cls._pop_date(d, dt.datetime), c) for d, c in rows]
+            for p, rows in found.items()}
+
+    @classmethod
+    def _pop_reminders(cls, party_ids, limit=2):
+        "{party: [date]}: the next open reminders of each party"
+        Followup = Pool().get('crm.followup')
+        followup = Followup.__table__()
+        order = [followup.next_callback.asc, followup.id.asc]
+        found = cls._pop_latest(followup, party_ids, limit, order,
+            [followup.next_callback],
+            (followup.reminder_state == 'open')
+            & (followup.next_callback != Null))
+        return {p: [cls._pop_date(r[0], dt.date) for r in rows]
+            for p, rows in found.items()}
+
+    @staticmethod
+    def _pop_date(value, type_):
+        # SQLite returns the dates of a raw query as strings
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+            return value if type_ is dt.datetime else value.date()
+        return value
+
+    @classmethod
+    def _pop_latest(cls, table, party_ids, limit, order, columns, where):
+        "The first ``limit`` rows of each party in ``order``, one query"
+        cursor = Transaction().connection.cursor()
+        rank = RowNumber(window=Window([table.party], order_by=order))
+        found = collections.defaultdict(list)
+        for sub in grouped_slice(party_ids):
+            ranked = table.select(table.party, *columns,
+                rank.as_('pop_rank'),
+                where=table.party.in_(list(sub)) & where)
+            cursor.execute(*ranked.select(
+                    ranked.party, *[Column(ranked, c.name) for c in columns],
+                    where=ranked.pop_rank <= limit,
+                    order_by=[ranked.party, ranked.pop_rank]))
+            for party, *values in cursor:
+                found[party].append(tuple(values))
+        return found
 
 
 class Followup(metaclass=PoolMeta):
