@@ -904,7 +904,7 @@ class Call(ModelSQL, ModelView):
     @classmethod
     def _create_notifications(cls, rounds):
         """Create the notifications of screen pops, a list of values for
-        each bus message a user gets.
+        each bus message a user gets; return their ids.
 
         Where there is a bus (PostgreSQL) they are all inserted with one
         query and each round is published as res.notification's
@@ -919,7 +919,7 @@ class Call(ModelSQL, ModelView):
         transaction = Transaction()
         database = transaction.database
         if not (database.has_channel() and database.has_returning()):
-            return sum((Notification.create(v) for v in rounds), [])
+            return [n.id for v in rounds for n in Notification.create(v)]
         vlist = [v for values in rounds for v in values]
         if not vlist:
             return []
@@ -936,7 +936,7 @@ class Call(ModelSQL, ModelView):
         ids = [r[0] for r in cursor]
         transaction.create_records[Notification.__name__].extend(ids)
         cls._publish_pops(rounds)
-        return Notification.browse(ids)
+        return ids
 
     @classmethod
     def _publish_pops(cls, rounds):
