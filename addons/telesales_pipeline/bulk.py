@@ -32,7 +32,8 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-GROUP = 100
+GROUP = 1000
+BROWSE = 100
 
 
 def quote(name):
@@ -183,9 +184,12 @@ def bulk_create(Model, vlist, computed=()):
     Trigger = Pool().get('ir.trigger')
     with without_check_access():
         triggers = Trigger.get_triggers(Model.__name__, 'create')
-        # browse() checks each record's ids: small groups keep it linear
+        # the hooks get GROUP records at a time, browsed BROWSE at a time
+        # (each record of a browse checks the ids of the browse)
         for sub_ids in grouped_slice(ids, GROUP):
-            records = Model.browse(list(sub_ids))
+            records = []
+            for browse_ids in grouped_slice(list(sub_ids), BROWSE):
+                records.extend(Model.browse(list(browse_ids)))
             Model.check_modification(
                 'create', records, external=check_access)
             Model.on_modification('create', records)
