@@ -116,6 +116,38 @@ class FollowupDaily(ModelSQL, ModelView):
             group_by=[daily.date, daily.employee])
 
 
+def _period_bucket(field):
+    """The function that truncates a date column to the start of the
+    context's period (day, month or year), cast as field"""
+    period = Transaction().context.get('period', 'month')
+    if period not in dict(PERIODS):
+        period = 'month'
+
+    def bucket(column):
+        return field.sql_cast(DateTrunc(period, column))
+    return bucket
+
+
+def _events(counters, sources):
+    """The union of one row per event of sources, to be summed per period.
+
+    Each source is (from, id column, date, counter, extra columns, where):
+    its rows count 1 in their counter and 0 in the other counters, and
+    carry the extra columns (same names in every source); the ids of the
+    sources are interleaved so that they stay unique."""
+    one, zero = Literal(1), Literal(0)
+    selects = []
+    for index, (from_, id_, date, counter, extra, where) in enumerate(
+            sources):
+        selects.append(from_.select(
+                (id_ * len(sources) + index).as_('id'),
+                date.as_('date'),
+                *[c.as_(n) for n, c in extra.items()],
+                *[(one if c == counter else zero).as_(c) for c in counters],
+                where=where))
+    return Union(*selects, all_=True)
+
+
 class NewPerPeriod(ModelSQL, ModelView):
     "New Customers, Opportunities and Orders per Period"
     __name__ = 'crm.analysis.new'
@@ -140,41 +172,23 @@ class NewPerPeriod(ModelSQL, ModelView):
         party = Party.__table__()
         opportunity = Opportunity.__table__()
         sale = Sale.__table__()
-        period = Transaction().context.get('period', 'month')
-        if period not in dict(PERIODS):
-            period = 'month'
-
-        def bucket(column):
-            return cls.date.sql_cast(DateTrunc(period, column))
-
-        one, zero = Literal(1), Literal(0)
-        events = Union(
-            party.select(
-                (party.id * 3).as_('id'),
-                bucket(party.create_date).as_('date'),
-                one.as_('customer'), zero.as_('opportunity'),
-                zero.as_('sale'),
-                where=(party.crm_stage != Null)
-                & _date_filter(party.create_date)
-                & _visible('party.party', party.id)),
-            opportunity.select(
-                (opportunity.id * 3 + 1).as_('id'),
-                bucket(opportunity.start_date).as_('date'),
-                zero.as_('customer'), one.as_('opportunity'),
-                zero.as_('sale'),
-                where=_date_filter(opportunity.start_date)
-                & _company(opportunity.company)
-                & _visible('sale.opportunity', opportunity.id)),
-            sale.select(
-                (sale.id * 3 + 2).as_('id'),
-                bucket(sale.sale_date).as_('date'),
-                zero.as_('customer'), zero.as_('opportunity'),
-                one.as_('sale'),
-                where=sale.state.in_(WON_SALE_STATES)
-                & _date_filter(sale.sale_date)
-                & _company(sale.company)
-                & _visible('sale.sale', sale.id)),
-            all_=True)
+        bucket = _period_bucket(cls.date)
+        events = _events(['customer', 'opportunity', 'sale'], [
+                (party, party.id, bucket(party.create_date), 'customer', {},
+                    (party.crm_stage != Null)
+                    & _date_filter(party.create_date)
+                    & _visible('party.party', party.id)),
+                (opportunity, opportunity.id,
+                    bucket(opportunity.start_date), 'opportunity', {},
+                    _date_filter(opportunity.start_date)
+                    & _company(opportunity.company)
+                    & _visible('sale.opportunity', opportunity.id)),
+                (sale, sale.id, bucket(sale.sale_date), 'sale', {},
+                    sale.state.in_(WON_SALE_STATES)
+                    & _date_filter(sale.sale_date)
+                    & _company(sale.company)
+                    & _visible('sale.sale', sale.id)),
+                ])
         return events.select(
             Min(events.id).as_('id'),
             events.date.as_('date'),
@@ -426,63 +440,39 @@ class RepPerformance(ModelSQL, ModelView):
         opportunity = Opportunity.__table__()
         sale = Sale.__table__()
         owner = Party.__table__()
-        period = Transaction().context.get('period', 'month')
-        if period not in dict(PERIODS):
-            period = 'month'
-
-        def bucket(column):
-            return cls.date.sql_cast(DateTrunc(period, column))
-
-        one, zero = Literal(1), Literal(0)
+        bucket = _period_bucket(cls.date)
         no_amount = cls.amount.sql_cast(Literal(0))
-        events = Union(
-            party.select(
-                (party.id * 4).as_('id'),
-                bucket(party.create_date).as_('date'),
-                party.crm_owner.as_('employee'),
-                one.as_('customer'), zero.as_('followup'),
-                zero.as_('opportunity'), zero.as_('sale'),
-                no_amount.as_('amount'),
-                where=(party.crm_stage != Null) & (party.crm_owner != Null)
-                & _date_filter(party.create_date)
-                & _visible('party.party', party.id)),
-            followup.select(
-                (followup.id * 4 + 1).as_('id'),
-                bucket(followup.date).as_('date'),
-                followup.employee.as_('employee'),
-                zero.as_('customer'), one.as_('followup'),
-                zero.as_('opportunity'), zero.as_('sale'),
-                no_amount.as_('amount'),
-                where=((followup.automatic == Null)
-                    | (followup.automatic == Literal(False)))
-                & (followup.employee != Null)
-                & _date_filter(followup.date)
-                & _visible('crm.followup', followup.id)),
-            opportunity.select(
-                (opportunity.id * 4 + 2).as_('id'),
-                bucket(opportunity.start_date).as_('date'),
-                opportunity.employee.as_('employee'),
-                zero.as_('customer'), zero.as_('followup'),
-                one.as_('opportunity'), zero.as_('sale'),
-                no_amount.as_('amount'),
-                where=(opportunity.employee != Null)
-                & _date_filter(opportunity.start_date)
-                & _company(opportunity.company)
-                & _visible('sale.opportunity', opportunity.id)),
-            sale.join(owner, condition=owner.id == sale.party).select(
-                (sale.id * 4 + 3).as_('id'),
-                bucket(sale.sale_date).as_('date'),
-                owner.crm_owner.as_('employee'),
-                zero.as_('customer'), zero.as_('followup'),
-                zero.as_('opportunity'), one.as_('sale'),
-                cls.amount.sql_cast(
-                    Coalesce(sale.untaxed_amount_cache, 0)).as_('amount'),
-                where=sale.state.in_(WON_SALE_STATES)
-                & (owner.crm_owner != Null)
-                & _date_filter(sale.sale_date)
-                & _company(sale.company)
-                & _visible('sale.sale', sale.id)),
-            all_=True)
+        events = _events(['customer', 'followup', 'opportunity', 'sale'], [
+                (party, party.id, bucket(party.create_date), 'customer',
+                    {'employee': party.crm_owner, 'amount': no_amount},
+                    (party.crm_stage != Null) & (party.crm_owner != Null)
+                    & _date_filter(party.create_date)
+                    & _visible('party.party', party.id)),
+                (followup, followup.id, bucket(followup.date), 'followup',
+                    {'employee': followup.employee, 'amount': no_amount},
+                    ((followup.automatic == Null)
+                        | (followup.automatic == Literal(False)))
+                    & (followup.employee != Null)
+                    & _date_filter(followup.date)
+                    & _visible('crm.followup', followup.id)),
+                (opportunity, opportunity.id,
+                    bucket(opportunity.start_date), 'opportunity',
+                    {'employee': opportunity.employee, 'amount': no_amount},
+                    (opportunity.employee != Null)
+                    & _date_filter(opportunity.start_date)
+                    & _company(opportunity.company)
+                    & _visible('sale.opportunity', opportunity.id)),
+                (sale.join(owner, condition=owner.id == sale.party),
+                    sale.id, bucket(sale.sale_date), 'sale',
+                    {'employee': owner.crm_owner,
+                        'amount': cls.amount.sql_cast(
+                            Coalesce(sale.untaxed_amount_cache, 0))},
+                    sale.state.in_(WON_SALE_STATES)
+                    & (owner.crm_owner != Null)
+                    & _date_filter(sale.sale_date)
+                    & _company(sale.company)
+                    & _visible('sale.sale', sale.id)),
+                ])
         return events.select(
             Min(events.id).as_('id'),
             events.date.as_('date'),
