@@ -66,9 +66,14 @@ def insert_customers(name, count):
 
 
 def bench_queue(name, count, profile=None):
+    from trytond import config
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     from sms_gateway.template_language import render
+    # as in production: a trytond-worker runs the tasks, so they are pushed
+    # in batches of 50 messages (without a worker the host makes one task
+    # per call and runs it after the commit); nothing runs them here
+    config.set('queue', 'worker', 'True')
     Pool.start()
     pool = Pool(name)
     pool.init()

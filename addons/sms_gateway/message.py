@@ -442,12 +442,16 @@ class Message(Workflow, ModelSQL, ModelView):
     def _enqueue(cls, messages):
         """Queue task ``process`` for ``messages`` (records or ids), in
         batches of :meth:`_queue_batch` when a worker runs them"""
+        Queue = Pool().get('ir.queue')
         ids = list(map(int, messages))
         if not ids:
             return []
-        with Transaction().set_context(
-                queue_name='sms', queue_batch=cls._queue_batch()):
-            return cls.__queue__.process(ids)
+        # the host's __queue__ makes the tasks; they are created together
+        with Queue.pushed_together() as task_ids, \
+                Transaction().set_context(
+                    queue_name='sms', queue_batch=cls._queue_batch()):
+            cls.__queue__.process(ids)
+        return task_ids
 
     @classmethod
     def _queue_batch(cls):

@@ -3,6 +3,7 @@
 import datetime as dt
 from contextlib import contextmanager
 
+from trytond import config
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
@@ -27,6 +28,17 @@ def fake_transport(handler):
         yield transport
     finally:
         Gateway._transport = original
+
+
+@contextmanager
+def worker_configured():
+    "As when trytond-worker processes run the queue"
+    previous = config.get('queue', 'worker', default='False')
+    config.set('queue', 'worker', 'True')
+    try:
+        yield
+    finally:
+        config.set('queue', 'worker', previous)
 
 
 def accepted(request):
@@ -503,6 +515,51 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
                 [('name', '=', 'sms')], order=[('id', 'ASC')])[tasks:]
             for i in t.data['instances']]
         self.assertEqual(sorted(queued), sorted(m.id for m in messages))
+
+    @with_transaction()
+    def test_queue_tasks_together_as_host(self):
+        "Tasks created together are the host's tasks, run by a worker"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Queue = pool.get('ir.queue')
+        company = create_company()
+        with set_company(company):
+            self.setup_sms()
+            messages = Message.queue(Message.prepare(
+                    numbers=['+86139%08d' % i for i in range(120)],
+                    text='课程提醒', kind='notification'))
+            ids = [m.id for m in messages]
+            Queue.delete(Queue.search([('name', '=', 'sms')]))
+            Transaction().tasks.clear()
+            with worker_configured():
+                task_ids = Message._enqueue(ids)
+                with Transaction().set_context(
+                        queue_name='sms', queue_batch=50):
+                    host_ids = Message.__queue__.process(ids)
+            self.assertEqual(len(task_ids), 3)
+            self.assertEqual(len(Transaction().tasks), 0)
+            tasks = Queue.browse(task_ids)
+            host = Queue.browse(host_ids)
+            self.assertEqual([len(t.data['instances']) for t in tasks],
+                [50, 50, 20])
+            for task, host_task in zip(tasks, host):
+                self.assertEqual(
+                    (task.name, task.data, task.scheduled_at,
+                        task.dequeued_at),
+                    (host_task.name, host_task.data, host_task.scheduled_at,
+                        host_task.dequeued_at))
+            # without a worker: one task, run after the commit
+            Queue.delete(host)
+            task_id, = Message._enqueue(ids)
+            self.assertEqual(Transaction().tasks, [task_id])
+            Queue.delete([Queue(task_id)])
+            Transaction().tasks.clear()
+            with fake_transport(accepted) as transport:
+                for task in tasks:
+                    Queue(task.id).run()
+            self.assertEqual(len(transport.requests), 120)
+            self.assertEqual(
+                {m.state for m in Message.browse(ids)}, {'sent'})
 
     @with_transaction()
     def test_sent_sms_logged_as_followup(self):
