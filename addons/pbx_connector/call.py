@@ -1007,6 +1007,9 @@ class Call(ModelSQL, ModelView):
         return {c.id: [] for c in calls}
 
     def screen_pop_lines(self):
+        "The lines of this call alone (see ``screen_pops_lines``)"
+        if not self.party:
+            return []
         return self.screen_pops_lines([self],
             {self.party.id: self.party})[self.id]
 
