@@ -93,6 +93,25 @@ def _patch_db_cache():
         return f'{test_tryton.DB_CACHE}/crm-{digest}-{hash_name}'
     test_tryton._db_cache_file = _db_cache_file
 
+    restore_db_cache = test_tryton.restore_db_cache
+
+    def restore_db_cache_released(name):
+        """Restore after releasing the test database of the test before.
+
+        trytond drops ``DB_NAME`` before it creates it again from the
+        template, but a test class that activated modules without dropping
+        its database at the end leaves the pooled connections of this
+        process open on it, and PostgreSQL then refuses the drop ("being
+        accessed by other users"). ``drop_db`` closes them first, as
+        trytond's own tear-downs do.
+        """
+        if (test_tryton.backend.name == 'postgresql'
+                and test_tryton.db_exist(test_tryton.DB_NAME)):
+            test_tryton.drop_db()
+        return restore_db_cache(name)
+    test_tryton.restore_db_cache = restore_db_cache_released
+    tools.restore_db_cache = restore_db_cache_released
+
     activate_modules = tools.activate_modules
 
     def activate_modules_from_cache(modules, *setup):

@@ -7,7 +7,8 @@ import unittest
 from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import (
+    activate_module, drop_db, with_transaction)
 
 from ..ami import CallTracker
 from ..ami.protocol import Message
@@ -20,6 +21,10 @@ class PopAheadTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         activate_module('pbx_connector')
+
+    @classmethod
+    def tearDownClass(cls):
+        drop_db()
 
     def _setup(self):
         pool = Pool()

@@ -7,7 +7,8 @@ import unittest
 from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import (
+    activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction, check_access
 
 
@@ -17,6 +18,10 @@ class AnalysisTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         activate_module('telesales_pipeline')
+
+    @classmethod
+    def tearDownClass(cls):
+        drop_db()
 
     def _data(self, company):
         pool = Pool()

@@ -11,7 +11,8 @@ from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import (
+    activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction
 
 from telesales_pipeline.exceptions import DuplicateNameError, DuplicateWarning
@@ -143,6 +144,10 @@ class DataIOTestCase(unittest.TestCase):
     def setUpClass(cls):
         activate_module('telesales_pipeline')
 
+    @classmethod
+    def tearDownClass(cls):
+        drop_db()
+
     def _parties(self, *phones):
         Party = Pool().get('party.party')
         parties = [Party(name='客户%s' % i, contact_mechanisms=[
@@ -272,6 +277,10 @@ class DataIOImportTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         activate_module('telesales_pipeline')
+
+    @classmethod
+    def tearDownClass(cls):
+        drop_db()
 
     def _customer(self, name, phone=None, **values):
         Party = Pool().get('party.party')

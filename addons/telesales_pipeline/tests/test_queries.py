@@ -8,7 +8,8 @@ from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
 from trytond.pool import Pool
 from trytond.pyson import PYSONDecoder
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import (
+    activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction
 
 from ..query import screening
@@ -32,6 +33,10 @@ class QueriesTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         activate_module('telesales_pipeline')
+
+    @classmethod
+    def tearDownClass(cls):
+        drop_db()
 
     def _customer(self, name, **values):
         Party = Pool().get('party.party')
