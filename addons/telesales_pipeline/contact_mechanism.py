@@ -1,17 +1,38 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"Phone numbers default to mainland China (X-04)"
+"""Phone numbers default to mainland China (X-04); contact data of customers
+in a locked stage (PL-04)"""
 import phonenumbers
 from phonenumbers import NumberParseException
 
 from trytond.model import fields
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
 
 DEFAULT_PHONE_COUNTRY = 'CN'
 
 
+def check_locked_parties(records, field_name):
+    "Refuse a user's change of the contact data of locked customers"
+    Party = Pool().get('party.party')
+    if Transaction().context.get('_crm_locked_checked'):
+        # changed through the party, checked there
+        return
+    # the host refuses to move them to another party
+    Party.crm_check_locked(
+        list({r.party for r in records if r.party}), [field_name])
+
+
 class ContactMechanism(metaclass=PoolMeta):
     __name__ = 'party.contact_mechanism'
+
+    @classmethod
+    def check_modification(
+            cls, mode, mechanisms, values=None, external=False):
+        super().check_modification(
+            mode, mechanisms, values=values, external=external)
+        if external:
+            check_locked_parties(mechanisms, 'contact_mechanisms')
 
     @fields.depends('party', '_parent_party.addresses')
     def _phone_country_codes(self):
@@ -38,3 +59,14 @@ class ContactMechanism(metaclass=PoolMeta):
                 if phonenumbers.is_valid_number(number):
                     return number
         return super()._parse_phonenumber(value)
+
+
+class Address(metaclass=PoolMeta):
+    __name__ = 'party.address'
+
+    @classmethod
+    def check_modification(cls, mode, addresses, values=None, external=False):
+        super().check_modification(
+            mode, addresses, values=values, external=external)
+        if external:
+            check_locked_parties(addresses, 'addresses')

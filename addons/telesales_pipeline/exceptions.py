@@ -24,6 +24,10 @@ class StageError(ValidationError):
     pass
 
 
+class StageLockedError(UserError):
+    pass
+
+
 class OwnershipError(ValidationError):
     pass
 

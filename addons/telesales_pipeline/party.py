@@ -24,7 +24,7 @@ from .bulk import bulk_create
 from .exceptions import (
     ClaimQuotaError, ClaimTakenError, CustomerDeleteError, MarkerError,
     NoEmployeeError, OwnershipError, ReleaseError, StageError,
-    VIPApprovalError)
+    StageLockedError, VIPApprovalError)
 from .spreadsheet import IN_MAX
 
 
@@ -95,6 +95,8 @@ DEFAULT_MARKERS = {
     }
 # From potential on, the contact data is the pipeline's record (PL-04)
 LOCKED_STAGES = ['potential', 'opportunity', 'closed']
+LOCKED_FIELDS = [
+    'name', 'addresses', 'contact_mechanisms', 'crm_source', 'crm_industry']
 
 
 def _group_id(xml_id):
@@ -207,8 +209,7 @@ class Party(metaclass=PoolMeta):
                     where=t.crm_vip_state == 'pending'),
                 })
         locked = Eval('crm_stage', '').in_(LOCKED_STAGES)
-        for name in ['name', 'addresses', 'contact_mechanisms',
-                'crm_source', 'crm_industry']:
+        for name in LOCKED_FIELDS:
             field = getattr(cls, name)
             field.states = field.states.copy()
             field.states['readonly'] = (
@@ -650,12 +651,65 @@ class Party(metaclass=PoolMeta):
             Followup.log(party, gettext(
                     'telesales_pipeline.msg_log_vip_%s' % state))
 
+    # Read-only fields by stage (PL-04)
+
+    @classmethod
+    def crm_check_locked(cls, parties, field_names):
+        """Refuse a change of field_names of customers in a locked stage
+
+        The form makes them read-only; this holds for every other client.
+        Supervisors and telesales administrators may still correct them.
+        """
+        if (user_in_group('group_telesales_supervisor')
+                or user_in_group('group_telesales_admin')):
+            return
+        for party in parties:
+            if party.crm_stage in LOCKED_STAGES:
+                names = cls.fields_get(sorted(field_names))
+                raise StageLockedError(gettext(
+                        'telesales_pipeline.msg_customer_stage_locked',
+                        customer=party.rec_name,
+                        stage=party.crm_stage_string,
+                        fields=', '.join(
+                            names[n]['string'] for n in sorted(names))))
+
+    @classmethod
+    def create(cls, vlist):
+        # the contact data given with the customer is checked with it
+        with Transaction().set_context(_crm_locked_checked=True):
+            return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        with Transaction().set_context(_crm_locked_checked=True):
+            super().write(*args)
+
+    def _crm_locked_changes(self, values):
+        "The locked fields values would change"
+        changed = set()
+        for name in LOCKED_FIELDS:
+            if name not in values:
+                continue
+            value = getattr(self, name)
+            if isinstance(value, ModelSQL):
+                value = value.id
+            if name in {'addresses', 'contact_mechanisms'} or (
+                    value != values[name]):
+                changed.add(name)
+        return changed
+
     # Delete (PL-21)
 
     @classmethod
     def check_modification(cls, mode, parties, values=None, external=False):
         super().check_modification(
             mode, parties, values=values, external=external)
+        if mode == 'write' and external and values.keys() & set(
+                LOCKED_FIELDS):
+            for party in parties:
+                changed = party._crm_locked_changes(values)
+                if changed:
+                    cls.crm_check_locked([party], changed)
         if mode == 'delete':
             for party in parties:
                 reason = party.crm_delete_blocker()

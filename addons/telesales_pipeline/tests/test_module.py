@@ -8,7 +8,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
-from ..exceptions import ClaimQuotaError
+from ..exceptions import ClaimQuotaError, StageLockedError
 
 
 class TelesalesPipelineTestCase(CompanyTestMixin, ModuleTestCase):
@@ -207,6 +207,104 @@ class TelesalesPipelineTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(
             Transaction().user_notifications[-1].user.id, 1)
         self.assertEqual(Followup.send_reminders(), [])
+
+
+    def _crm_user(self, login, employee, group):
+        "A user of employee in the module's group"
+        pool = Pool()
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        user, = User.create([{
+                    'login': login, 'name': login,
+                    'companies': [('add', [employee.company.id])],
+                    'company': employee.company.id,
+                    'employees': [('add', [employee.id])],
+                    'employee': employee.id,
+                    'groups': [('add', [
+                                ModelData.get_id('telesales_pipeline', group),
+                                ])],
+                    }])
+        return user
+
+    @with_transaction()
+    def test_locked_fields_by_stage(self):
+        "A rep may not change the contact data of a customer from potential on"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Mechanism = pool.get('party.contact_mechanism')
+        Address = pool.get('party.address')
+        company = create_company()
+        with set_company(company):
+            rep = create_employee(company, 'Rep')
+            sup = create_employee(company, 'Supervisor')
+            rep.supervisor = sup
+            rep.save()
+        rep_user = self._crm_user('rep', rep, 'group_telesales_rep')
+        sup_user = self._crm_user(
+            'sup', sup, 'group_telesales_supervisor')
+        with set_company(company):
+            locked, reserve = Party.create([{
+                        'name': name, 'crm_stage': stage,
+                        'crm_ownership': 'personal', 'crm_owner': rep.id,
+                        'addresses': [('create', [{'city': 'Jinhua'}])],
+                        'contact_mechanisms': [('create', [{
+                                        'type': 'mobile',
+                                        'value': '+8613798312311'}])],
+                        } for name, stage in [
+                        ('Locked', 'potential'), ('Open', 'reserve')]])
+        mechanism, = locked.contact_mechanisms
+        address, = locked.addresses
+
+        def as_user(user):
+            return Transaction().set_user(user.id), \
+                Transaction().set_context(
+                    _check_access=True, company=company.id,
+                    employee=user.employee.id)
+
+        user_ctx, access_ctx = as_user(rep_user)
+        with user_ctx, access_ctx:
+            for values in [{'name': 'Renamed'},
+                    {'contact_mechanisms': [('create', [{
+                                        'type': 'phone',
+                                        'value': '057983710010'}])]},
+                    {'addresses': [('delete', [address.id])]},
+                    ]:
+                with self.assertRaises(StageLockedError, msg=values) as cm:
+                    Party.write([Party(locked.id)], values)
+            self.assertIn('Locked', cm.exception.message)
+            with self.assertRaises(StageLockedError):
+                Mechanism.write([Mechanism(mechanism.id)],
+                    {'value': '+8613900000001'})
+            with self.assertRaises(StageLockedError):
+                Mechanism.create([{'party': locked.id, 'type': 'email',
+                            'value': 'a@example.com'}])
+            with self.assertRaises(StageLockedError):
+                Address.write([Address(address.id)], {'city': 'Hangzhou'})
+            # unchanged values and the other fields stay editable
+            Party.write([Party(locked.id)], {
+                    'name': 'Locked', 'crm_next_callback': datetime.date(
+                        2026, 12, 1)})
+            # before potential, the rep edits the contact data
+            Party.write([Party(reserve.id)], {'name': 'Open Renamed'})
+            Mechanism.create([{'party': reserve.id, 'type': 'email',
+                        'value': 'b@example.com'}])
+            Address.write(list(Party(reserve.id).addresses),
+                {'city': 'Hangzhou'})
+            # a new customer is entered with its contact data at any stage
+            Party.create([{'name': 'New', 'crm_stage': 'potential',
+                        'crm_ownership': 'personal', 'crm_owner': rep.id,
+                        'contact_mechanisms': [('create', [{
+                                        'type': 'mobile',
+                                        'value': '+8613600000002'}])]}])
+        # server code is not refused
+        with Transaction().set_user(rep_user.id):
+            Party.write([locked], {'name': 'By Server'})
+        user_ctx, access_ctx = as_user(sup_user)
+        with user_ctx, access_ctx:
+            Party.write([Party(locked.id)], {'name': 'Corrected'})
+            Mechanism.write([Mechanism(mechanism.id)],
+                {'value': '+8613900000001'})
+        self.assertEqual(Party(locked.id).name, 'Corrected')
 
 
 del ModuleTestCase
