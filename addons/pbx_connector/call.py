@@ -22,6 +22,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
+from .ami.calls import device
 from .exceptions import (
     InvalidNumberError, NoExtensionError, NoNumberError, PBXConnectionError,
     ScoreError)
@@ -674,10 +675,14 @@ class Call(ModelSQL, ModelView):
             (data.get('Disposition') or '').upper(), 'failed')
         if record:
             if record.state != 'ended':
+                # the Hangup was lost: the CDR ends the call
                 record.state = 'ended'
                 record.duration = billable
                 record.disposition = record.disposition or disposition
                 record.end = record.end or to_datetime(timestamp)
+                if billable and not record.answer and record.end:
+                    record.answer = record.end - dt.timedelta(
+                        seconds=billable)
                 cls._save(record)
                 cls._finished(record)
             return record
@@ -687,28 +692,44 @@ class Call(ModelSQL, ModelView):
         return record
 
     @classmethod
-    def _from_cdr(cls, server, data, timestamp, billable, disposition):
+    def _cdr_extension(cls, server, data):
+        """(direction, extension) of a CDR: outbound when its channel or
+        its source is a rep's extension, else inbound to the extension of
+        the channel the Dial reached"""
         Extension = Pool().get('pbx.extension')
-        source = data.get('Source') or ''
-        extension = Extension.search([
-                ('server', '=', server.id),
-                ('number', '=', source),
-                ], limit=1)
-        outbound = bool(extension)
-        number = data.get('Destination') if outbound else source
+        extension = None
+        if data.get('Channel'):
+            extension = cls._extension(server, device(data['Channel']))
+        if not extension and data.get('Source'):
+            extension = next(iter(Extension.search([
+                            ('server', '=', server.id),
+                            ('number', '=', data['Source']),
+                            ], limit=1)), None)
+        if extension:
+            return 'outbound', extension
+        if data.get('DestinationChannel'):
+            extension = cls._extension(server,
+                device(data['DestinationChannel']))
+        return 'inbound', extension
+
+    @classmethod
+    def _from_cdr(cls, server, data, timestamp, billable, disposition):
+        direction, extension = cls._cdr_extension(server, data)
+        number = (data.get('Destination') if direction == 'outbound'
+            else data.get('Source')) or ''
         duration = int(data.get('Duration') or 0)
         end = to_datetime(timestamp)
         record = cls(server=server, company=server.company,
             linkedid=data['UniqueID'],
-            uniqueid=data['UniqueID'], state='ended',
-            direction='outbound' if outbound else 'inbound',
-            number=cls._normalized(number, server),
+            uniqueid=data['UniqueID'], state='ended', direction=direction,
+            number=cls._normalized(number, server) or None,
             duration=billable, disposition=disposition,
             start=end - dt.timedelta(seconds=duration) if end else None,
-            end=end)
-        if extension:
-            record.extension, = extension
-            record.employee = record.extension.employee
+            answer=end - dt.timedelta(seconds=billable)
+            if end and billable else None,
+            end=end, extension=extension,
+            employee=extension.employee if extension else None,
+            screen_popped=False)
         record.party = cls._find_party(record.number)
         cls._save(record)
         return record

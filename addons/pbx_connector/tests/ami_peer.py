@@ -19,9 +19,13 @@ of the oldest channel, ``Dial`` is wrapped in ``DialBegin``/``DialEnd`` with
 ``DialStatus`` (ANSWER, BUSY, NOANSWER, CHANUNAVAIL — the values of the Dial
 application's DIALSTATUS), ``Hangup`` carries the Q.931 ``Cause``
 (16 Normal Clearing, 17 User busy, 19 No answer, 1 Unallocated number —
-include/asterisk/causes.h), MixMonitor reports the file through
+include/asterisk/causes.h; 28 Invalid number format, what a SIP 484
+Address Incomplete from the trunk becomes: Dial counts it as an
+unavailable channel, DIALSTATUS CHANUNAVAIL), MixMonitor reports the file
+through
 ``VarSet MIXMONITOR_FILENAME``, and ``Cdr`` (cdr_manager) comes last with
-``Disposition`` ANSWERED / BUSY / NO ANSWER / FAILED. ``Timestamp`` is
+``Disposition`` ANSWERED / BUSY / NO ANSWER / FAILED and the
+``DestinationChannel`` the Dial reached. ``Timestamp`` is
 added as with ``timestampevents = yes`` in manager.conf.
 """
 import itertools
@@ -38,6 +42,8 @@ OUTCOMES = {
     'busy': ('BUSY', 17, 'User busy', 'BUSY'),
     'no_answer': ('NOANSWER', 19, 'No answer', 'NO ANSWER'),
     'empty': ('CHANUNAVAIL', 1, 'Unallocated (unassigned) number', 'FAILED'),
+    'wrong': ('CHANUNAVAIL', 28, 'Invalid Number Format (addr incomplete)',
+        'FAILED'),
     }
 
 
@@ -102,7 +108,7 @@ class ScriptedPeer:
     """``with ScriptedPeer() as peer:`` — listens on ``peer.port``.
 
     ``outcomes`` maps a dialled number to ``answered`` (default), ``busy``,
-    ``no_answer`` or ``empty``; ``agent_answers=False`` makes the rep's own
+    ``no_answer``, ``empty`` or ``wrong``; ``agent_answers=False`` makes the rep's own
     phone not answer an Originate. ``inbound(caller, extension)`` plays an
     inbound call to every logged-in session. ``drop()`` closes all sessions
     like an Asterisk restart.
@@ -287,7 +293,7 @@ class ScriptedPeer:
         events += self._dial(a_chan, a_id, a_id, number, context, number,
             f'{number}@trunk', TRUNK, outcome, caller=rep.split('/')[-1])
         events.append(self._cdr(rep.split('/')[-1], number, context, a_chan,
-                outcome, a_id))
+                outcome, a_id, self._dialled(events)))
         return self._stamp(events, start)
 
     def inbound(self, caller, extension, outcome='answered', did='4008108888',
@@ -307,7 +313,7 @@ class ScriptedPeer:
         events += self._dial(a_chan, a_id, a_id, did, 'from-trunk', caller,
             extension.split('/')[-1], extension, outcome, caller=caller)
         events.append(self._cdr(caller, did, 'from-trunk', a_chan, outcome,
-                a_id))
+                a_id, self._dialled(events)))
         return self._stamp(events, start)
 
     def _dial(self, a_chan, a_id, linkedid, exten, context, cid, dialstring,
@@ -339,14 +345,24 @@ class ScriptedPeer:
             + [('Cause', str(cause)), ('Cause-txt', cause_txt)])
         return events
 
-    def _cdr(self, source, destination, context, channel, outcome, uniqueid):
+    @staticmethod
+    def _dialled(events):
+        "The DestChannel of the last DialBegin"
+        for event in reversed(events):
+            if ('Event', 'DialBegin') in event:
+                return dict(event)['DestChannel']
+        return ''
+
+    def _cdr(self, source, destination, context, channel, outcome, uniqueid,
+            dest_channel=''):
         _, _, _, disposition = OUTCOMES[outcome]
         talk = self.talk_seconds if outcome == 'answered' else 0
         return [('Event', 'Cdr'), ('Privilege', 'cdr,all'),
             ('AccountCode', ''), ('Source', source),
             ('Destination', destination), ('DestinationContext', context),
             ('CallerID', f'"" <{source}>'), ('Channel', channel),
-            ('DestinationChannel', ''), ('LastApplication', 'Dial'),
+            ('DestinationChannel', dest_channel),
+            ('LastApplication', 'Dial'),
             ('LastData', destination), ('StartTime', ''),
             ('AnswerTime', ''), ('EndTime', ''),
             ('Duration', str(talk + 8)), ('BillableSeconds', str(talk)),
