@@ -1,6 +1,7 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime
+from unittest.mock import patch
 
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, create_employee, set_company)
@@ -137,6 +138,47 @@ class TelesalesPipelineTestCase(CompanyTestMixin, ModuleTestCase):
             employee = Employee(employee.id)
             self.assertEqual(employee.crm_claim_date, Date.today())
             self.assertEqual(employee.crm_claim_count, 1)
+
+    @with_transaction()
+    def test_claim_quota_company_timezone(self):
+        "A claim at 23:30 UTC counts for the next day in Shanghai"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Employee = pool.get('company.employee')
+        Configuration = pool.get('crm.configuration')
+        company = create_company()
+        company.timezone = 'Asia/Shanghai'
+        company.save()
+        employee = create_employee(company)
+        configuration = Configuration(1)
+        configuration.claim_quota = 1
+        configuration.save()
+        utc_day = datetime.date(2026, 3, 1)
+        now = datetime.datetime(
+            2026, 3, 1, 23, 30, tzinfo=datetime.timezone.utc)
+
+        class FakeDatetime(datetime.datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return now.astimezone(tz) if tz else now.replace(tzinfo=None)
+
+        with set_company(company), Transaction().set_context(
+                employee=employee.id), \
+                patch('trytond.ir.date.datetime') as module:
+            module.datetime = FakeDatetime
+            first, second = Party.create([
+                    {'name': n, 'crm_stage': 'reserve',
+                        'crm_ownership': 'shared'} for n in ['A', 'B']])
+            # the quota of the UTC day (1 March) is used up
+            Employee.write([employee], {
+                    'crm_claim_date': utc_day, 'crm_claim_count': 1})
+            Party.crm_claim([first])
+            employee = Employee(employee.id)
+            self.assertEqual(
+                employee.crm_claim_date, datetime.date(2026, 3, 2))
+            self.assertEqual(employee.crm_claim_count, 1)
+            with self.assertRaises(ClaimQuotaError):
+                Party.crm_claim([second])
 
     @with_transaction()
     def test_phone_default_china(self):
