@@ -37,6 +37,10 @@ class Appointment(Workflow, ModelSQL, ModelView):
         "Remind Before", states=_states,
         help="How long before the date the employee is reminded.")
     reminded = fields.Boolean("Reminded", readonly=True)
+    due_today = fields.Function(fields.Boolean(
+            "Due Today",
+            help="Planned for today or earlier, in the company's timezone."),
+        'get_due_today', searcher='search_due_today')
     state = fields.Selection([
             ('planned', "Planned"),
             ('done', "Done"),
@@ -101,6 +105,28 @@ class Appointment(Workflow, ModelSQL, ModelView):
     @classmethod
     def default_reminded(cls):
         return False
+
+    @classmethod
+    def _due_before(cls):
+        "The naive UTC datetime the company's day ends at"
+        from .dashboard import company_today, local_midnight_utc
+        today, zone = company_today()
+        return local_midnight_utc(today + dt.timedelta(days=1), zone)
+
+    @classmethod
+    def get_due_today(cls, appointments, name):
+        end = cls._due_before()
+        return {a.id: a.state == 'planned' and a.date < end
+            for a in appointments}
+
+    @classmethod
+    def search_due_today(cls, name, clause):
+        _, operator, value = clause
+        due = [('state', '=', 'planned'), ('date', '<', cls._due_before())]
+        if (operator == '=') == bool(value):
+            return due
+        return ['OR', ('state', '!=', 'planned'),
+            ('date', '>=', cls._due_before())]
 
     def get_rec_name(self, name):
         return '%s - %s' % (self.party.rec_name, self.subject)

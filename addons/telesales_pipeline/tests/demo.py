@@ -162,18 +162,22 @@ def _load_scripts(demo):
 
 
 def _login_action(demo):
-    "Open the work reminders at login (PL-11)"
+    "Open the work reminders and today's appointments at login (PL-11)"
     from proteus import Model
     config = demo.config
     User = Model.get('res.user', config=config)
     Action = Model.get('ir.action', config=config)
     ActWindow = Model.get('ir.action.act_window', config=config)
     ModelData = Model.get('ir.model.data', config=config)
-    act_window = ActWindow(ModelData.get_id(
-            'telesales_pipeline', 'act_my_reminders', config.context))
-    action_id = act_window.action.id
+    # run in this order: the callbacks, opened last, are the active tab
+    action_ids = [ActWindow(ModelData.get_id(
+                'telesales_pipeline', xml_id, config.context)).action.id
+        for xml_id in ['act_my_appointments', 'act_my_reminders']]
     for login in demo.users:
         user = User(demo.users[login].id)
-        if action_id not in [a.id for a in user.actions]:
-            user.actions.append(Action(action_id))
+        current = [a.id for a in user.actions]
+        if [i for i in current if i in action_ids] != action_ids:
+            for action in [a for a in user.actions if a.id in action_ids]:
+                user.actions.remove(action)
+            user.actions.extend(Action(i) for i in action_ids)
             user.save()

@@ -349,4 +349,71 @@ class TelesalesPipelineTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(Party(locked.id).name, 'Corrected')
 
 
+    def _action_search(self, Model, xml_id, tab, employee):
+        "The records an action's tab lists"
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        ActionDomain = pool.get('ir.action.act_window.domain')
+        from trytond.pyson import PYSONDecoder
+        tab = ActionDomain(ModelData.get_id('telesales_pipeline', tab))
+        decoder = PYSONDecoder({'context': {'employee': employee.id}})
+        self.assertEqual(
+            tab.act_window.id, ModelData.get_id('telesales_pipeline', xml_id))
+        return Model.search([
+                decoder.decode(tab.act_window.pyson_domain),
+                decoder.decode(tab.domain) if tab.domain else []],
+            order=decoder.decode(tab.act_window.pyson_order))
+
+    @with_transaction()
+    def test_reminders_appointments_today(self):
+        "A rep's work reminders list today's appointments and visits"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Appointment = pool.get('crm.appointment')
+        from ..dashboard import company_today, local_midnight_utc
+        company = create_company()
+        company.timezone = 'Asia/Shanghai'
+        company.save()
+        rep = create_employee(company, 'Rep')
+        other = create_employee(company, 'Other')
+        rep_user = self._crm_user('rep', rep, 'group_telesales_rep')
+        with set_company(company):
+            today, zone = company_today()
+            mine, theirs = Party.create([{
+                        'name': n, 'crm_stage': 'potential',
+                        'crm_ownership': 'personal', 'crm_owner': e.id}
+                    for n, e in [('Mine', rep), ('Theirs', other)]])
+
+            def at(days, hour):
+                "UTC of the local hour of today + days"
+                return local_midnight_utc(
+                    today + datetime.timedelta(days=days), zone) + (
+                    datetime.timedelta(hours=hour))
+            appointments = Appointment.create([{
+                        'party': party.id, 'employee': employee.id,
+                        'subject': subject, 'date': at(days, hour),
+                        'type_': type_}
+                    for subject, party, employee, days, hour, type_ in [
+                        ('early', mine, rep, 0, 7, 'appointment'),
+                        ('late', mine, rep, 0, 23, 'visit'),
+                        ('overdue', mine, rep, -1, 10, 'appointment'),
+                        ('tomorrow', mine, rep, 1, 1, 'appointment'),
+                        ('done', mine, rep, 0, 10, 'visit'),
+                        ('theirs', theirs, other, 0, 9, 'appointment'),
+                        ]])
+            Appointment.done([a for a in appointments if a.subject == 'done'])
+            self.assertEqual(
+                {a.subject for a in Appointment.browse(appointments)
+                    if a.due_today},
+                {'early', 'late', 'overdue', 'theirs'})
+        with Transaction().set_user(rep_user.id), Transaction().set_context(
+                _check_access=True, company=company.id, employee=rep.id):
+            for tab in ['mine', 'team']:
+                found = self._action_search(Appointment,
+                    'act_my_appointments', 'act_my_appointments_domain_' + tab,
+                    rep)
+                self.assertEqual([a.subject for a in found],
+                    ['overdue', 'early', 'late'], msg=tab)
+
+
 del ModuleTestCase
