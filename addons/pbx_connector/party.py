@@ -4,6 +4,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import NoNumberError
 
@@ -23,6 +24,51 @@ class Party(metaclass=PoolMeta):
                     'depends': ['id'],
                     },
                 })
+
+    @classmethod
+    def default_name(cls):
+        # not default_name in the context: the contact mechanisms of the
+        # form, which have a name too, would get it
+        return Transaction().context.get('pbx_party_name')
+
+    @classmethod
+    def on_modification(cls, mode, parties, field_names=None):
+        super().on_modification(mode, parties, field_names=field_names)
+        call_id = Transaction().context.get('pbx_call')
+        if mode == 'create' and isinstance(call_id, int) and len(parties) == 1:
+            cls._link_call(parties[0], call_id)
+
+    @classmethod
+    def _link_call(cls, party, call_id):
+        """Link the customer created from the screen pop of an unknown
+        caller (``pbx_call`` in the context) to the call, and add the
+        call's number to the customer when it was not typed in"""
+        pool = Pool()
+        Call = pool.get('pbx.call')
+        Mechanism = pool.get('party.contact_mechanism')
+        Notification = pool.get('res.notification')
+        CreateParty = pool.get('pbx.call.create_party', type='wizard')
+        if not Notification.notified_call(call_id):
+            return
+        with without_check_access():
+            calls = Call.search([
+                    ('id', '=', call_id),
+                    ('party', '=', None),
+                    ], limit=1)
+            if not calls:
+                return
+            call, = calls
+            if call.number and call.number not in {
+                    m.value_compact for m in party.contact_mechanisms
+                    if m.type in PHONE_TYPES}:
+                Mechanism.create([{
+                            'party': party.id,
+                            'type': ('mobile'
+                                if CreateParty._is_mobile(call.number)
+                                else 'phone'),
+                            'value': call.number,
+                            }])
+            Call.write([call], {'party': party.id})
 
     def dial_mechanism(self):
         "The contact mechanism click-to-dial calls"
