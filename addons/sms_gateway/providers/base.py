@@ -90,9 +90,11 @@ class SendResult:
 class RequestsTransport:
     """The real transport: one ``send(request) -> response`` over requests.
 
-    A connection error before the request was written raises
-    :class:`TransientError`; a read timeout raises :class:`UncertainError`
-    because the provider may already have taken the message.
+    A failure to connect (refused, unreachable, name not resolved, connect
+    timeout) raises :class:`TransientError`: the request never left. Any
+    other error (a read timeout, a connection dropped once the request was
+    written) raises :class:`UncertainError` because the provider may
+    already have taken the message.
     """
 
     def __init__(self, timeout=10):
@@ -108,17 +110,35 @@ class RequestsTransport:
                 request.method, request.url, headers=request.headers,
                 data=request.body or None, auth=request.auth,
                 timeout=self.timeout)
-        except (requests.ConnectionError, requests.ConnectTimeout) as exc:
-            if isinstance(exc, requests.ReadTimeout):
+        except requests.RequestException as exc:
+            if _not_connected(exc):
+                raise TransientError(str(exc)) from exc
+            if isinstance(exc, (requests.ConnectionError, requests.Timeout,
+                        requests.exceptions.ChunkedEncodingError)):
                 raise UncertainError(str(exc)) from exc
-            raise TransientError(str(exc)) from exc
-        except requests.Timeout as exc:
-            raise UncertainError(str(exc)) from exc
+            raise
         return Response(
             answer.status_code, answer.content, dict(answer.headers))
 
     def close(self):
         self.session.close()
+
+
+def _not_connected(exc):
+    """Whether the requests error ``exc`` happened before a connection was
+    made, so before any byte of the request was written"""
+    import requests
+    from urllib3.exceptions import (
+        ConnectTimeoutError, MaxRetryError, NewConnectionError)
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    # NewConnectionError covers refused, unreachable and name errors
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
 class FakeTransport:

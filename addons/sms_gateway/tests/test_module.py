@@ -11,7 +11,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
-from sms_gateway.providers import FakeTransport, Response, TransientError
+from sms_gateway.providers import (
+    FakeTransport, Response, TransientError, UncertainError)
 
 
 class WorkerDied(BaseException):
@@ -604,6 +605,28 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
         message, = Message.search([('origin', '=', str(followup))])
         self.assertIn(tomorrow.isoformat(), message.text)
         self.assertTrue(message.text.startswith('王芳您好'))
+
+    @with_transaction()
+    def test_outcome_unknown_not_resent(self):
+        "A request that may have reached the gateway fails, never resent"
+        Message = Pool().get('sms.message')
+        company = create_company()
+        with set_company(company):
+            _, party = self.setup_sms()
+            message, = Message.queue(Message.prepare(
+                    parties=[party], text='可能已发', kind='notification'))
+
+            def dropped(request):
+                raise UncertainError('Connection aborted.')
+            with fake_transport(dropped) as transport:
+                Message.process([message])
+                Message.dispatch_due()
+                Message.process([Message(message.id)])
+            self.assertEqual(len(transport.requests), 1)
+            message = Message(message.id)
+            self.assertEqual((message.state, message.attempts), ('failed', 1))
+            self.assertIn('may have received the message', message.error)
+            self.assertIn('not sent again', message.error)
 
 
 del ModuleTestCase

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import socket
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,7 +13,8 @@ import pytest
 from sms_gateway import providers
 from sms_gateway.phone import check_mobile, split_numbers
 from sms_gateway.providers import (
-    FakeTransport, Outgoing, RejectedError, Response, TransientError)
+    FakeTransport, Outgoing, RejectedError, Response, TransientError,
+    UncertainError)
 from sms_gateway.template_language import (
     TemplateSyntaxError, fields_of, render)
 
@@ -305,6 +307,59 @@ def test_real_transport_connection_refused_is_transient():
         {'url': 'http://127.0.0.1:%s/cgi-bin/sendsms' % port, 'timeout': 2})
     with pytest.raises(TransientError):
         kannel.send(outgoing())
+
+
+class _Silent:
+    """A local HTTP peer that reads the request and then either closes the
+    connection without answering or keeps silent"""
+
+    def __init__(self, close):
+        self.close = close
+        self.received = []
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        connection, _ = self.sock.accept()
+        with connection:
+            self.received.append(connection.recv(65536))
+            if not self.close:
+                connection.recv(1)  # until the client gives up
+
+    def stop(self):
+        self.sock.close()
+        self.thread.join(10)
+
+
+@pytest.mark.parametrize('close', [True, False], ids=['dropped', 'silent'])
+def test_real_transport_request_sent_is_uncertain(close):
+    "A connection dropped or silent once the request was sent: not resent"
+    peer = _Silent(close)
+    try:
+        kannel = providers.get('kannel')({'timeout': 1,
+                'url': 'http://127.0.0.1:%s/cgi-bin/sendsms' % peer.port})
+        with pytest.raises(UncertainError):
+            kannel.send(outgoing())
+    finally:
+        peer.stop()
+    request, = peer.received
+    assert request.startswith(b'GET /cgi-bin/sendsms?')
+
+
+def test_real_transport_connect_timeout_is_transient():
+    "A connection that cannot be made in time: nothing left, try again"
+    import requests
+    transport = providers.RequestsTransport(timeout=1)
+
+    def refuse(*args, **kwargs):
+        raise requests.ConnectTimeout('connect timeout')
+    transport.session.request = refuse
+    with pytest.raises(TransientError):
+        transport.send(providers.Request('GET', 'http://192.0.2.1/'))
 
 
 def test_registry():
