@@ -671,7 +671,7 @@ class Message(Workflow, ModelSQL, ModelView):
             sender=gateway.sender or '',
             template_code=(self.template.provider_code or '')
             if self.template else '',
-            params=dict(self.params or {}),
+            params=self._provider_params(),
             callback_url=gateway.status_url(ref=self.id))
         try:
             result = gateway.get_client().send(outgoing)
@@ -694,6 +694,16 @@ class Message(Workflow, ModelSQL, ModelView):
                     code=exc.code or '', reason=str(exc)[:200])}
         return 'sent', {**values, 'state': 'sent', 'provider_id': result.provider_id or None,
             'sent_at': now, 'status_detail': result.detail[:200] or None}
+
+    def _provider_params(self):
+        """The template parameters in the order of the template's provider
+        parameters: ``params`` is stored with sorted keys and Tencent's
+        TemplateParamSet is positional"""
+        params = dict(self.params or {})
+        names = self.template.param_names() if self.template else []
+        ordered = {name: params.pop(name) for name in names if name in params}
+        ordered.update(params)
+        return ordered
 
     @classmethod
     def _retry_later(cls, message):

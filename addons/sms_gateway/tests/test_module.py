@@ -1,6 +1,7 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
+import json
 from contextlib import contextmanager
 
 from trytond import config
@@ -44,6 +45,12 @@ def worker_configured():
 
 def accepted(request):
     return Response(202, b'0: Accepted for delivery')
+
+
+def tencent_accepted(request):
+    return Response(200, json.dumps({'Response': {'SendStatusSet': [{
+                        'Code': 'Ok', 'SerialNo': '2028:%s' % len(
+                            request.body)}], 'RequestId': 'r'}}).encode())
 
 
 class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
@@ -605,6 +612,43 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
         message, = Message.search([('origin', '=', str(followup))])
         self.assertIn(tomorrow.isoformat(), message.text)
         self.assertTrue(message.text.startswith('王芳您好'))
+
+    @with_transaction()
+    def test_tencent_params_in_template_order(self):
+        "TemplateParamSet follows the template's provider parameters"
+        pool = Pool()
+        Gateway = pool.get('sms.gateway')
+        Message = pool.get('sms.message')
+        company = create_company()
+        today = dt.date.today().isoformat()
+        with set_company(company):
+            _, party = self.setup_sms()
+            gateway = Gateway(name='Tencent', kind='tencent',
+                url='http://127.0.0.1:1', username='AKID', password='key',
+                app_id='1400000001', sign_name='示范', callback_url='')
+            gateway.save()
+            # "name" sorts after "date": the stored parameters are sorted
+            template = self.template(kind='notification',
+                content='${name}您好，${date}有课', provider_code='449739',
+                provider_params='name,date')
+            single, = Message.queue(Message.prepare(
+                    parties=[party], template=template, gateway=gateway))
+            # more than a chunk: the bulk insert on PostgreSQL
+            bulk = Message.queue(Message.prepare(
+                    numbers=['+86139%08d' % i for i in range(501)],
+                    template=template, gateway=gateway,
+                    values={'name': '赵磊'}))
+            self.assertEqual(
+                Message(single.id).params, {'date': today, 'name': '王芳'})
+            with fake_transport(tencent_accepted) as transport:
+                Message.process([Message(single.id), Message(bulk[-1].id)])
+            self.assertEqual(
+                [json.loads(r.body)['TemplateParamSet']
+                    for r in transport.requests],
+                [['王芳', today], ['赵磊', today]])
+            self.assertEqual(
+                {Message(single.id).state, Message(bulk[-1].id).state},
+                {'sent'})
 
     @with_transaction()
     def test_outcome_unknown_not_resent(self):
