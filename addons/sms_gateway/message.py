@@ -518,8 +518,12 @@ class Message(Workflow, ModelSQL, ModelView):
             return
         outcomes = defaultdict(list)
         sent = []
+        refused = cls._refuse_before_send(claimed)
         for message in claimed:
-            state, values = message._transmit(config)
+            if message.id in refused:
+                state, values = 'refused', refused[message.id]
+            else:
+                state, values = message._transmit(config)
             if state == 'sent':
                 sent.append(message)
             outcomes[tuple(sorted(values.items()))].append(message)
@@ -529,6 +533,20 @@ class Message(Workflow, ModelSQL, ModelView):
         for message in claimed:
             if written.get(message.id) == 'queued':
                 cls._retry_later(message)
+
+    @classmethod
+    def _refuse_before_send(cls, messages):
+        """``{id: values}`` of the claimed ``messages`` not to send after
+        all: marketing messages to numbers opted out since they were
+        prepared (scheduled or deferred by the quiet hours)"""
+        numbers = {m.number for m in messages if m.kind == 'marketing'}
+        opted_out = cls._opted_out(numbers) if numbers else ()
+        return {m.id: {
+                'state': 'refused', 'provider_id': None,
+                'error': gettext(
+                    'sms_gateway.msg_opted_out_since', number=m.number)}
+            for m in messages
+            if m.kind == 'marketing' and m.number in opted_out}
 
     @classmethod
     def _record_outcomes(cls, outcomes):

@@ -651,6 +651,65 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
                 {'sent'})
 
     @with_transaction()
+    def test_opted_out_after_scheduling_not_sent(self):
+        "A scheduled or deferred marketing SMS is not sent after an opt-out"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        OptOut = pool.get('sms.opt_out')
+        Configuration = pool.get('sms.configuration')
+        Party = pool.get('party.party')
+        company = create_company()
+        with set_company(company):
+            self.setup_sms()
+            # numbers of their own: process() commits
+            party = Party(name='后退订', contact_mechanisms=[
+                    {'type': 'mobile', 'value': '+8613700009991'}])
+            party.save()
+            later = dt.datetime.now() + dt.timedelta(hours=2)
+            template = self.template()
+            promo, = Message.queue(Message.prepare(
+                    parties=[party], template=template, scheduled_at=later))
+            notice, = Message.queue(Message.prepare(
+                    parties=[party], text='课程提醒', kind='notification',
+                    scheduled_at=later))
+            # deferred by the quiet hours, then opted out
+            config = Configuration(1)
+            now = config.local_now()
+            config.quiet_start = (now - dt.timedelta(hours=1)).time()
+            config.quiet_end = (now + dt.timedelta(hours=1)).time()
+            config.save()
+            deferred, = Message.queue(Message.prepare(
+                    numbers=['13700009992'], template=template))
+            with fake_transport(accepted) as transport:
+                Message.process([deferred])
+                self.assertEqual(Message(deferred.id).state, 'queued')
+                # the customer replies 退订
+                OptOut.create([{'number': '13700009991', 'source': 'reply'},
+                        {'number': '13700009992', 'source': 'reply'}])
+                config.quiet_start = config.quiet_end = None
+                config.save()
+                Message.write([promo, notice, deferred], {
+                        'scheduled_at': dt.datetime.now()
+                        - dt.timedelta(minutes=1)})
+                Message.dispatch_due()
+                Message.process([promo, notice, deferred])
+            promo, notice, deferred = Message.browse(
+                [promo.id, notice.id, deferred.id])
+            self.assertEqual(len(transport.requests), 1)
+            self.assertIn('text=%E8%AF%BE', transport.requests[0].url)
+            self.assertEqual(notice.state, 'sent')
+            for message in [promo, deferred]:
+                self.assertEqual(message.state, 'refused')
+                self.assertIn('opted out of marketing messages after this '
+                    'message was queued', message.error)
+                self.assertIn(message.number, message.error)
+                self.assertIsNone(message.sent_at)
+            # the opt-outs were committed with the claim
+            OptOut.delete(OptOut.search([('number', 'in',
+                            ['+8613700009991', '+8613700009992'])]))
+            Transaction().commit()
+
+    @with_transaction()
     def test_outcome_unknown_not_resent(self):
         "A request that may have reached the gateway fails, never resent"
         Message = Pool().get('sms.message')
