@@ -7,19 +7,15 @@ from urllib.parse import urlencode
 from trytond.model import (
     DeactivableMixin, ModelSingleton, ModelSQL, ModelView, fields)
 from trytond.pool import Pool
-from trytond.pyson import Eval, In
+from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from . import providers
 from . import routes  # noqa: F401 (registers the gateway callbacks)
 
-KINDS = [
-    ('log', "Log (development)"),
-    ('kannel', "Kannel (HTTP/SMPP)"),
-    ('aliyun', "Aliyun SMS"),
-    ('tencent', "Tencent Cloud SMS"),
-    ('twilio', "Twilio"),
-    ]
+# the gateway fields shown only for the kinds whose client uses them
+# (Client.gateway_fields)
+KIND_FIELDS = ['username', 'password', 'app_id', 'sign_name', 'region', 'smsc']
 # client instances keep their HTTP connections; keyed by gateway and the
 # time it was last written so an edited gateway gets a new client
 _clients = {}
@@ -33,33 +29,29 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
     __string__ = "SMS Gateway"
     __name__ = 'sms.gateway'
     name = fields.Char("Name", required=True)
-    kind = fields.Selection(KINDS, "Kind", required=True)
+    # a static list, so Tryton translates the labels of the registry
+    kind = fields.Selection(providers.selection(), "Kind", required=True)
     url = fields.Char(
         "URL", help="The provider's address; empty for its public one.")
     username = fields.Char(
         "Username / Key ID",
-        states={'invisible': Eval('kind') == 'log'},
         help="Kannel sendsms user, Aliyun AccessKey ID, "
         "Tencent SecretId or Twilio Account SID.")
     password = fields.Char(
         "Password / Secret", strip=False,
-        states={'invisible': Eval('kind') == 'log'},
         help="Kannel password, Aliyun AccessKey secret, "
         "Tencent SecretKey or Twilio auth token.")
     app_id = fields.Char(
         "Application ID",
-        states={'invisible': ~In(Eval('kind'), ['tencent', 'twilio'])},
         help="Tencent SmsSdkAppId or Twilio Messaging Service SID.")
     sign_name = fields.Char(
         "Signature",
-        states={'invisible': ~In(Eval('kind'), ['aliyun', 'tencent'])},
         help="The approved SMS signature (签名).")
-    region = fields.Char(
-        "Region", states={'invisible': Eval('kind') != 'tencent'})
+    region = fields.Char("Region")
     sender = fields.Char(
         "Sender", help="Sender number or ID (Kannel from, Twilio From).")
     smsc = fields.Char(
-        "SMSC", states={'invisible': Eval('kind') != 'kannel'},
+        "SMSC",
         help="Kannel smsc-id to route through (for example a 106 channel).")
     timeout = fields.Integer("Timeout", required=True, help="In seconds.")
     callback_url = fields.Char(
@@ -75,6 +67,11 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        for name in KIND_FIELDS:
+            field = getattr(cls, name)
+            field.states = field.states.copy()
+            field.states['invisible'] = ~Eval('kind').in_(
+                providers.kinds(setting=name))
         cls._buttons.update({
                 'new_secret': {'icon': 'tryton-refresh'},
                 })

@@ -14,10 +14,11 @@ TRANSIENT = {'isp.SYSTEM_ERROR', 'isv.BUSINESS_LIMIT_CONTROL',
     'Throttling.User', 'ServiceUnavailable', 'InternalError'}
 
 
-@register('aliyun')
+@register('aliyun', "Aliyun SMS")
 class AliyunClient(Client):
     uses_templates = True
     default_url = 'https://dysmsapi.aliyuncs.com'
+    gateway_fields = ('username', 'password', 'sign_name')
 
     def build(self, outgoing, now=None, nonce=None):
         now = now or dt.datetime.now(dt.timezone.utc)

@@ -8,10 +8,13 @@ from typing import Callable, Optional
 _REGISTRY = {}
 
 
-def register(kind):
-    "Class decorator: make a client available as gateway kind ``kind``"
+def register(kind, label):
+    """Class decorator: make a client available as gateway kind ``kind``,
+    shown as ``label`` (English; its zh_CN text goes in the module's
+    ``locale/zh_CN.po`` under ``selection:sms.gateway,kind:``)"""
     def decorator(cls):
         cls.kind = kind
+        cls.label = label
         _REGISTRY[kind] = cls
         return cls
     return decorator
@@ -21,8 +24,15 @@ def get(kind):
     return _REGISTRY[kind]
 
 
-def kinds():
-    return sorted(_REGISTRY)
+def kinds(setting=None):
+    "The registered kinds; only those whose gateways use ``setting`` if given"
+    return sorted(kind for kind, client in _REGISTRY.items()
+        if setting is None or setting in client.gateway_fields)
+
+
+def selection():
+    "``[(kind, label)]`` of the registered clients"
+    return [(kind, _REGISTRY[kind].label) for kind in kinds()]
 
 
 class ProviderError(Exception):
@@ -165,8 +175,11 @@ class Client:
     templates set ``uses_templates``.
     """
     kind = None
+    label = None
     uses_templates = False
     default_url = ''
+    # the fields of sms.gateway this kind uses besides url, sender, timeout
+    gateway_fields = ('username', 'password')
 
     def __init__(self, settings, transport=None):
         self.settings = settings

@@ -20,9 +20,10 @@ DLR_STATES = {
     }
 
 
-@register('kannel')
+@register('kannel', "Kannel (HTTP/SMPP)")
 class KannelClient(Client):
     default_url = 'http://127.0.0.1:13013/cgi-bin/sendsms'
+    gateway_fields = ('username', 'password', 'smsc')
 
     def build(self, outgoing):
         if not outgoing.text:

@@ -9,8 +9,9 @@ from .base import Client, SendResult, register
 logger = logging.getLogger(__name__)
 
 
-@register('log')
+@register('log', "Log (development)")
 class LogClient(Client):
+    gateway_fields = ()
 
     def __init__(self, settings, transport=None):
         self.settings = settings

@@ -13,10 +13,12 @@ from .signing import tc3_signature
 CONTENT_TYPE = 'application/json; charset=utf-8'
 
 
-@register('tencent')
+@register('tencent', "Tencent Cloud SMS")
 class TencentClient(Client):
     uses_templates = True
     default_url = 'https://sms.tencentcloudapi.com'
+    gateway_fields = (
+        'username', 'password', 'app_id', 'sign_name', 'region')
 
     def build(self, outgoing, timestamp=None):
         timestamp = int(timestamp or time.time())

@@ -12,9 +12,10 @@ from .base import (
 FAILED = {'failed', 'undelivered', 'canceled'}
 
 
-@register('twilio')
+@register('twilio', "Twilio")
 class TwilioClient(Client):
     default_url = 'https://api.twilio.com'
+    gateway_fields = ('username', 'password', 'app_id')
 
     def build(self, outgoing):
         sid = self.setting('username')

@@ -12,6 +12,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
+from sms_gateway import providers
 from sms_gateway.providers import (
     FakeTransport, Response, TransientError, UncertainError)
 
@@ -649,6 +650,20 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(
                 {Message(single.id).state, Message(bulk[-1].id).state},
                 {'sent'})
+
+    @with_transaction()
+    def test_gateway_kinds_from_registry(self):
+        "The gateway kinds and their fields come from the provider registry"
+        pool = Pool()
+        Gateway = pool.get('sms.gateway')
+        self.assertEqual(Gateway.kind.selection, providers.selection())
+        self.assertIn(('tencent', "Tencent Cloud SMS"), Gateway.kind.selection)
+        fields = Gateway.fields_get(['app_id', 'smsc', 'password'])
+        self.assertIn('tencent', fields['app_id']['states'])
+        self.assertNotIn('kannel', fields['app_id']['states'])
+        self.assertIn('kannel', fields['smsc']['states'])
+        self.assertNotIn('log', fields['password']['states'])
+        self.assertIn('kind', Gateway.app_id.display_depends)
 
     @with_transaction()
     def test_opted_out_after_scheduling_not_sent(self):

@@ -366,3 +366,30 @@ def test_registry():
     assert providers.kinds() == [
         'aliyun', 'kannel', 'log', 'tencent', 'twilio']
     assert providers.get('log')({}).send(outgoing()).provider_id
+    assert providers.selection() == [
+        ('aliyun', "Aliyun SMS"), ('kannel', "Kannel (HTTP/SMPP)"),
+        ('log', "Log (development)"), ('tencent', "Tencent Cloud SMS"),
+        ('twilio', "Twilio")]
+    assert providers.kinds(setting='app_id') == ['tencent', 'twilio']
+    assert providers.kinds(setting='password') == [
+        'aliyun', 'kannel', 'tencent', 'twilio']
+
+
+def test_register_a_provider():
+    "A provider is one client class and its registration"
+    from sms_gateway.providers import base
+
+    @providers.register('example', "Example SMS")
+    class ExampleClient(base.Client):
+        gateway_fields = ('username', 'password', 'region')
+
+        def send(self, outgoing):
+            return providers.SendResult(provider_id='ex-1')
+    try:
+        assert ('example', "Example SMS") in providers.selection()
+        assert 'example' in providers.kinds(setting='region')
+        assert providers.get('example')(
+            {}, transport=FakeTransport()).send(outgoing()).provider_id == (
+            'ex-1')
+    finally:
+        del base._REGISTRY['example']
