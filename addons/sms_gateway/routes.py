@@ -3,7 +3,10 @@
 """Callbacks of the gateways: delivery reports and inbound messages.
 
 Every callback address carries the gateway's secret; a callback with an
-unknown gateway or a wrong secret is refused (403) and logged."""
+unknown gateway or a wrong secret is refused (403) and logged, and so is a
+delivery report the provider's client does not recognise as its own
+(``Client.check_callback``: Twilio's X-Twilio-Signature when the gateway
+has an auth token)."""
 import hmac
 import logging
 
@@ -19,6 +22,15 @@ def _params(request):
     if request.method == 'POST':
         params.update(request.form.items())
     return params
+
+
+def _callback_url(gateway, request):
+    """The address the gateway called, as :meth:`Gateway.status_url` gave
+    it (this server may sit behind a proxy that rewrites it)"""
+    url = (gateway.callback_url or request.host_url).rstrip('/') + request.path
+    if request.query_string:
+        url += '?' + request.query_string.decode('latin-1')
+    return url
 
 
 def _gateway(pool, gateway_id, params, request):
@@ -46,6 +58,13 @@ def status(request, pool, gateway_id):
     if gateway is None:
         return Response('forbidden', HTTPStatus.FORBIDDEN)
     client = gateway.get_client()
+    if not client.check_callback(
+            _callback_url(gateway, request), dict(request.form.items()),
+            request.headers):
+        logger.warning(
+            'refused SMS callback %s for gateway %s from %s: bad signature',
+            request.path, gateway_id, request.remote_addr)
+        return Response('forbidden', HTTPStatus.FORBIDDEN)
     reference, state, detail = client.parse_status(params)
     # our own id travels in the callback address of every kind
     reference = params.get('ref') or reference

@@ -201,6 +201,12 @@ class Client:
         detail)``; ``state`` is ``delivered``, ``failed`` or None"""
         raise NotImplementedError
 
+    def check_callback(self, url, form, headers):
+        """Whether a callback POSTed to ``url`` (as the gateway was given
+        it) with the ``form`` fields and ``headers`` comes from the
+        provider; the gateway's callback secret is checked before"""
+        return True
+
     def _check_http(self, response):
         if response.status >= 500 or response.status == 429:
             raise TransientError(

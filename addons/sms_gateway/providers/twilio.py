@@ -66,6 +66,15 @@ class TwilioClient(Client):
             detail += ' (%s)' % params['ErrorCode']
         return params.get('MessageSid'), state, detail
 
+    def check_callback(self, url, form, headers):
+        "With an auth token, the X-Twilio-Signature header must match"
+        token = self.setting('password')
+        if not token:
+            return True
+        given = headers.get('X-Twilio-Signature') or ''
+        return hmac.compare_digest(
+            given.encode(), self.signature(token, url, form).encode())
+
     @staticmethod
     def signature(auth_token, url, params):
         "X-Twilio-Signature of a POST callback to ``url`` with ``params``"

@@ -3,18 +3,21 @@
 import datetime as dt
 import json
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from trytond import config
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.tests.test_tryton import (
+    DB_NAME, ModuleTestCase, with_transaction)
 from trytond.transaction import Transaction
 
 from sms_gateway import providers
 from sms_gateway.providers import (
     FakeTransport, Response, TransientError, UncertainError)
+from sms_gateway.providers.twilio import TwilioClient
 
 
 class WorkerDied(BaseException):
@@ -52,6 +55,17 @@ def tencent_accepted(request):
     return Response(200, json.dumps({'Response': {'SendStatusSet': [{
                         'Code': 'Ok', 'SerialNo': '2028:%s' % len(
                             request.body)}], 'RequestId': 'r'}}).encode())
+
+
+def call_route(url, method='GET', **kwargs):
+    """Call trytond's WSGI application at ``url`` (a callback address) in
+    this process, outside any transaction, as the gateway would"""
+    from werkzeug.test import Client
+    from trytond.wsgi import app
+    url = urlsplit(url)
+    return Client(app).open(url.path, method=method,
+        query_string=url.query, base_url='%s://%s' % (url.scheme, url.netloc),
+        **kwargs)
 
 
 class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
@@ -745,6 +759,101 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual((message.state, message.attempts), ('failed', 1))
             self.assertIn('may have received the message', message.error)
             self.assertIn('not sent again', message.error)
+
+    def _committed_gateway(self, **values):
+        "A gateway and a sent message, committed for the routes"
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            Gateway = pool.get('sms.gateway')
+            Message = pool.get('sms.message')
+            gateway, = Gateway.create([dict({'name': 'Route',
+                            'callback_url': 'http://crm.test:8000/'},
+                        **values)])
+            message, = Message.create([{'number': '+14155550100',
+                        'gateway': gateway.id, 'kind': 'notification',
+                        'text': 'hi', 'state': 'sent',
+                        'provider_id': 'SM%032d' % gateway.id}])
+            result = (gateway.id, message.id, message.provider_id,
+                gateway.status_url(ref=message.id),
+                gateway.callback_secret)
+            transaction.commit()
+        return result
+
+    def _drop_gateway(self, gateway_id):
+        with Transaction().start(DB_NAME, 0) as transaction:
+            pool = Pool()
+            Gateway = pool.get('sms.gateway')
+            Message = pool.get('sms.message')
+            Message.delete(Message.search([('gateway', '=', gateway_id)]))
+            Gateway.delete([Gateway(gateway_id)])
+            transaction.commit()
+
+    def _message_state(self, message_id):
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            message = Pool().get('sms.message')(message_id)
+            return message.state, message.status_detail
+
+    def test_twilio_status_callback_route(self):
+        "A signed Twilio status callback updates the message; forged refused"
+        gateway_id, message_id, sid, url, secret = self._committed_gateway(
+            kind='twilio', username='AC0123', password='twilio-token')
+        try:
+            form = {'MessageSid': sid, 'SmsSid': sid, 'AccountSid': 'AC0123',
+                'MessageStatus': 'undelivered', 'SmsStatus': 'undelivered',
+                'ErrorCode': '30003', 'To': '+14155550100',
+                'From': '+15005550006', 'ApiVersion': '2010-04-01'}
+
+            def post(url, form, token='twilio-token'):
+                signature = TwilioClient.signature(token, url, form)
+                return call_route(url, 'POST', data=form,
+                    headers={'X-Twilio-Signature': signature})
+            with self.assertLogs('sms_gateway.routes', 'WARNING') as logs:
+                # signed with another token, or not signed
+                self.assertEqual(post(url, form, 'guess').status_code, 403)
+                self.assertEqual(
+                    call_route(url, 'POST', data=form).status_code, 403)
+                # the signature of another message's report
+                self.assertEqual(call_route(url, 'POST', data=form,
+                        headers={'X-Twilio-Signature': TwilioClient.signature(
+                                'twilio-token', url.replace('ref=', 'ref=1'),
+                                form)}).status_code, 403)
+                # a wrong callback secret
+                wrong = url.replace(secret, 'x' + secret[1:])
+                self.assertEqual(post(wrong, form).status_code, 403)
+            self.assertEqual(len(logs.records), 4)
+            self.assertIn('bad signature', logs.output[0])
+            self.assertEqual(self._message_state(message_id), ('sent', None))
+            answer = post(url, form)
+            self.assertEqual((answer.status_code, answer.text), (200, 'OK'))
+            self.assertEqual(self._message_state(message_id),
+                ('failed', 'undelivered (30003)'))
+            delivered = {**form, 'MessageStatus': 'delivered',
+                'SmsStatus': 'delivered'}
+            del delivered['ErrorCode']
+            self.assertEqual(post(url, delivered).status_code, 200)
+            self.assertEqual(self._message_state(message_id),
+                ('delivered', 'delivered'))
+        finally:
+            self._drop_gateway(gateway_id)
+
+    def test_status_callback_unknown_message(self):
+        "A delivery report for an unknown message is answered 404 and logged"
+        gateway_id, message_id, _, url, _ = self._committed_gateway(
+            kind='kannel')
+        try:
+            unknown = url.replace('ref=%s' % message_id, 'ref=999999999')
+            with self.assertLogs('sms_gateway.routes', 'WARNING') as logs:
+                answer = call_route(unknown + '&type=1&reply=DELIVRD')
+            self.assertEqual(answer.status_code, 404)
+            self.assertIn('unknown message', logs.output[0])
+            self.assertEqual(self._message_state(message_id), ('sent', None))
+            # the same report for the message itself
+            answer = call_route(url + '&type=1&reply=DELIVRD')
+            self.assertEqual(answer.status_code, 200)
+            self.assertEqual(self._message_state(message_id),
+                ('delivered', 'DELIVRD'))
+        finally:
+            self._drop_gateway(gateway_id)
 
 
 del ModuleTestCase

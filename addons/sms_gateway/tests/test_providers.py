@@ -393,3 +393,19 @@ def test_register_a_provider():
             'ex-1')
     finally:
         del base._REGISTRY['example']
+
+
+def test_twilio_callback_signature():
+    "With an auth token, a status callback must carry Twilio's signature"
+    twilio, _ = client('twilio', None, password='token')
+    url = 'http://crm/db/sms_gateway/status/1?secret=s&ref=42'
+    form = {'MessageSid': 'SM1', 'MessageStatus': 'delivered'}
+    signed = {'X-Twilio-Signature': twilio.signature('token', url, form)}
+    assert twilio.check_callback(url, form, signed)
+    assert not twilio.check_callback(url, form, {})
+    assert not twilio.check_callback(
+        url, {**form, 'MessageStatus': 'failed'}, signed)
+    assert not twilio.check_callback(url.replace('42', '43'), form, signed)
+    # without an auth token only the callback secret protects it
+    assert client('twilio', None, password='')[0].check_callback(url, form, {})
+    assert client('kannel', None)[0].check_callback(url, {}, {})
