@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from trytond import config
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
@@ -759,6 +759,80 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual((message.state, message.attempts), ('failed', 1))
             self.assertIn('may have received the message', message.error)
             self.assertIn('not sent again', message.error)
+
+    @with_transaction()
+    def test_credentials_admin_only(self):
+        "Gateway credentials are readable by the SMS administrators only"
+        pool = Pool()
+        Gateway = pool.get('sms.gateway')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        gateway, = Gateway.create([{'name': 'Aliyun', 'kind': 'aliyun',
+                    'username': 'LTAIkey', 'password': 'aliyun-secret',
+                    'app_id': 'app', 'sign_name': '示范'}])
+        clerk, admin = User.create([{
+                    'login': 'sms_clerk', 'name': 'SMS clerk',
+                    'groups': [('add', [
+                                ModelData.get_id('sms_gateway', 'group_sms')])],
+                    }, {
+                    'login': 'sms_admin', 'name': 'SMS admin',
+                    'groups': [('add', [ModelData.get_id(
+                                    'sms_gateway', 'group_sms_admin')])],
+                    }])
+        credentials = ['username', 'password', 'app_id', 'callback_secret']
+        transaction = Transaction()
+        with transaction.set_context(_check_access=True):
+            with transaction.set_user(clerk.id):
+                record, = Gateway.read([gateway.id], ['name', 'sign_name'])
+                self.assertEqual(record['name'], 'Aliyun')
+                for name in credentials:
+                    with self.assertRaises(AccessError):
+                        Gateway.read([gateway.id], [name])
+                    with self.assertRaises(AccessError):
+                        Gateway.search([(name, '=', 'x')])
+                with self.assertRaises(AccessError):
+                    Gateway.write([gateway], {'password': 'other'})
+            for user in [admin.id, 1]:
+                with transaction.set_user(user):
+                    record, = Gateway.read([gateway.id], credentials)
+                    self.assertEqual(
+                        (record['username'], record['password']),
+                        ('LTAIkey', 'aliyun-secret'))
+
+    @with_transaction()
+    def test_trigger_fire(self):
+        "Trigger.fire queues the event's messages at once, once per event"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Trigger = pool.get('sms.trigger')
+        company = create_company()
+        with set_company(company):
+            _, party = self.setup_sms()
+            template = self.template(
+                kind='notification', content='${name}，余额不足')
+            trigger, = Trigger.create([{'name': '事件', 'event': 'birthday',
+                        'template': template.id}])
+            Trigger.create([{'name': '停用', 'event': 'birthday',
+                        'template': template.id, 'active': False}])
+            messages = Trigger.fire('birthday', [(party, {}, None)])
+            self.assertEqual(len(messages), 1)
+            message = Message(messages[0].id)
+            self.assertEqual(
+                (message.party, message.text, message.origin, message.state),
+                (party, '王芳，余额不足', trigger, 'queued'))
+            self.assertIsNotNone(message.dispatched_at)
+            self.assertTrue(message.event_key.startswith(
+                    'trigger:%s:%s:' % (trigger.id, dt.date.today())))
+            # the same event again, or an event without trigger: nothing
+            self.assertEqual(Trigger.fire('birthday', [(party, {}, None)]), [])
+            self.assertEqual(Trigger.fire('low_balance', [(party, {}, None)]),
+                [])
+            # another day is another event
+            tomorrow = dt.date.today() + dt.timedelta(days=1)
+            self.assertEqual(len(Trigger.fire(
+                        'birthday', [(party, {}, None)], date=tomorrow)), 1)
+            self.assertEqual(
+                Message.search_count([('origin', '=', str(trigger))]), 2)
 
     def _committed_gateway(self, **values):
         "A gateway and a sent message, committed for the routes"
