@@ -735,9 +735,6 @@ class Party(metaclass=PoolMeta):
                 Line = pool.get('account.move.line')
             except KeyError:
                 Line = None
-            if Line and Line.search(
-                    [('party', '=', self.id)], limit=1, order=[]):
-                return gettext('telesales_pipeline.msg_reason_money')
             try:
                 Invoice = pool.get('account.invoice')
             except KeyError:
@@ -747,6 +744,10 @@ class Party(metaclass=PoolMeta):
                         ('state', 'in', ['validated', 'posted', 'paid']),
                         ], limit=1, order=[]):
                 return gettext('telesales_pipeline.msg_reason_invoice')
+            # the moves of a posted invoice are named above as the invoice
+            if Line and Line.search(
+                    [('party', '=', self.id)], limit=1, order=[]):
+                return gettext('telesales_pipeline.msg_reason_money')
 
     @classmethod
     def delete(cls, parties):
