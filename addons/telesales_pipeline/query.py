@@ -1,19 +1,64 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Reserve screening (PL-14)
+"""Ready-made queries (PL-15) and reserve screening (PL-14)
 
 The industries, cities and sources of the customers of the team's won orders
 or current opportunities point at the reserve customers worth calling first
 (所属订单行业 / 城市 / 客户来源的储备客户, and the same for opportunities).
 """
 from trytond.model import ModelView, fields
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, PYSONEncoder
 from trytond.transaction import without_check_access
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 WON_SALE_STATES = ['confirmed', 'processing', 'done']
 OPEN_OPPORTUNITY_STATES = ['opportunity', 'converted', 'won']
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    crm_contacted_today = fields.Function(fields.Boolean(
+            "Contacted Today",
+            help="Last contact since midnight in the company's timezone."),
+        'get_crm_contacted', searcher='search_crm_contacted')
+    crm_contacted_week = fields.Function(fields.Boolean(
+            "Contacted This Week",
+            help="Last contact since Monday in the company's timezone."),
+        'get_crm_contacted', searcher='search_crm_contacted')
+    crm_contacted_month = fields.Function(fields.Boolean(
+            "Contacted This Month",
+            help="Last contact since the first of the month in the company's "
+            "timezone."),
+        'get_crm_contacted', searcher='search_crm_contacted')
+
+    @classmethod
+    def _crm_contacted_since(cls, name):
+        "The naive UTC datetime the period of name starts at"
+        Dashboard = Pool().get('crm.dashboard')
+        # the dashboard's own periods (PL-10)
+        (_, _, since), = Dashboard.period_domains()[name[len('crm_'):]]
+        return since
+
+    @classmethod
+    def get_crm_contacted(cls, parties, names):
+        result = {}
+        for name in names:
+            since = cls._crm_contacted_since(name)
+            result[name] = {p.id: bool(
+                    p.crm_last_contact and p.crm_last_contact >= since)
+                for p in parties}
+        return result
+
+    @classmethod
+    def search_crm_contacted(cls, name, clause):
+        _, operator, value = clause
+        since = cls._crm_contacted_since(name)
+        if (operator == '=') == bool(value):
+            return [('crm_last_contact', '>=', since)]
+        return ['OR', ('crm_last_contact', '<', since),
+            ('crm_last_contact', '=', None)]
 
 
 def team_employees(employee_ids):

@@ -3,6 +3,7 @@
 "Ready-made queries (PL-15) and reserve screening (PL-14)"
 import datetime
 import unittest
+from unittest.mock import patch
 
 from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
@@ -100,6 +101,47 @@ class QueriesTestCase(unittest.TestCase):
             self.assertIn('contacted now', month)
             self.assertNotIn('contacted 40 days ago', month)
             self.assertEqual(self._query('reserve_mine', other), {'theirs'})
+
+    @with_transaction()
+    def test_contacted_queries_company_timezone(self):
+        "Contacted today/this month start at the company's local midnight"
+        pool = Pool()
+        Party = pool.get('party.party')
+        company = create_company()
+        company.timezone = 'Asia/Shanghai'
+        company.save()
+        # 1 April 01:00 in Shanghai
+        now = datetime.datetime(
+            2026, 3, 31, 17, 0, tzinfo=datetime.timezone.utc)
+
+        class FakeDatetime(datetime.datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return now.astimezone(tz) if tz else now.replace(tzinfo=None)
+
+        with set_company(company), \
+                patch('trytond.ir.date.datetime') as module:
+            module.datetime = FakeDatetime
+            rep = create_employee(company, '刘洋')
+            for name, hour, minute in [
+                    ('after local midnight', 16, 30),
+                    ('before local midnight', 15, 30)]:
+                party = self._customer(name)
+                Party.write([party], {'crm_last_contact': datetime.datetime(
+                            2026, 3, 31, hour, minute)})
+            self.assertEqual(self._query('contacted_today', rep),
+                {'after local midnight'})
+            self.assertEqual(self._query('contacted_month', rep),
+                {'after local midnight'})
+            party, = Party.search([('name', '=', 'before local midnight')])
+            self.assertEqual(
+                (party.crm_contacted_today, party.crm_contacted_week,
+                    party.crm_contacted_month), (False, True, False))
+            self.assertEqual(
+                {p.name for p in Party.search([
+                            ('crm_contacted_today', '=', False),
+                            ('crm_stage', '!=', None)])},
+                {'before local midnight'})
 
     @with_transaction()
     def test_reserve_screening(self):
