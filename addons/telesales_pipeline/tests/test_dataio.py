@@ -11,8 +11,9 @@ from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
 from trytond.pool import Pool
+from trytond import backend
 from trytond.tests.test_tryton import (
-    activate_module, drop_db, with_transaction)
+    DB_NAME, activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction
 
 from telesales_pipeline.exceptions import DuplicateNameError, DuplicateWarning
@@ -377,6 +378,51 @@ class DataIOImportTestCase(unittest.TestCase):
             self.assertTrue(owned)
 
     @with_transaction()
+    def test_import_name_folding_and_allowed_duplicates(self):
+        "Imported names are folded (width, case, spaces) unless allowed"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Mechanism = pool.get('party.contact_mechanism')
+        company = create_company()
+        with set_company(company):
+            owner = create_employee(company, '刘洋')
+            self._customer('Haier Trading', '13900000001')
+            data = xlsx([['客户名称', '手机'],
+                    ['ＨＡＩＥＲ　ＴＲＡＤＩＮＧ', None],
+                    ['海尔　贸易', None],
+                    ['海尔 贸易 ', None],
+                    ['ｇｒｅｅ', None],
+                    ])
+            imp = self._import(data, owner=owner, stage='reserve',
+                mode='valid')
+            self.assertEqual((imp.imported, imp.rejected), (2, 2),
+                imp.message)
+            reasons = {r[0]: r[-1] for r in sheet_rows(imp.result, 0)[1:]}
+            self.assertEqual(sorted(reasons), [2, 4])
+            self.assertIn('Haier Trading', reasons[2])
+            self.assertEqual(
+                {p.name for p in Party.search([('name', 'in', [
+                                    '海尔　贸易', 'ｇｒｅｅ'])])},
+                {'海尔　贸易', 'ｇｒｅｅ'})
+
+            imp = self._import(data, owner=owner, stage='reserve',
+                mode='all', allow_duplicate_names=True)
+            self.assertEqual((imp.state, imp.imported, imp.rejected),
+                ('done', 4, 0), imp.message)
+            self.assertEqual(Party.search_count([
+                        ('crm_stage', '!=', None),
+                        ('crm_name_key', '=', '海尔 贸易')]), 3)
+
+            # a phone written onto a contact mechanism is flagged too
+            new = self._customer('新客户', '13600000009')
+            mechanism, = new.contact_mechanisms
+            with Transaction().set_context(
+                    employee=owner.id, _check_access=True):
+                with self.assertRaises(DuplicateWarning) as cm:
+                    Mechanism.write([mechanism], {'value': '139 0000 0001'})
+            self.assertIn('Haier Trading', cm.exception.message)
+
+    @with_transaction()
     def test_masking_and_export_rights(self):
         "Users without the full-number group see masked numbers"
         pool = Pool()
@@ -620,3 +666,52 @@ class DataIOImportTestCase(unittest.TestCase):
             template = Import(imp.id).template
             self.assertEqual(sheet_rows(template)[0][:3],
                 ['客户名称', '关键字', '手机'])
+
+
+@unittest.skipUnless(backend.name == 'postgresql',
+    "progress is reported from a second transaction (PostgreSQL only)")
+class QueuedImportTestCase(unittest.TestCase):
+    "A committed import processed by the queue with its progress"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module('telesales_pipeline')
+
+    @classmethod
+    def tearDownClass(cls):
+        drop_db()
+
+    def test_queued_import_progress(self):
+        "The queue task imports the file; its progress is readable after"
+        from trytond.worker import run_task
+        pool = Pool(DB_NAME)
+        rows = [['客户名称', '手机']] + [
+            ['排队客户%04d' % i, '+86 139 %08d' % i] for i in range(1200)]
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Import = pool.get('crm.party.import')
+            company = create_company()
+            with set_company(company):
+                owner = create_employee(company, '刘洋')
+                imp = Import(file=xlsx(rows), filename='排队.xlsx',
+                    owner=owner, stage='reserve', mode='valid')
+                imp.save()
+                Import.run([imp])
+            tasks = list(transaction.tasks)
+            transaction.tasks.clear()
+            self.assertEqual(len(tasks), 1)
+            self.assertEqual(Import(imp.id).state, 'queued')
+            transaction.commit()
+        run_task(pool, tasks[0])
+        with Transaction().start(DB_NAME, 0) as transaction:
+            Import = pool.get('crm.party.import')
+            Progress = pool.get('crm.party.import.progress')
+            Party = pool.get('party.party')
+            imp = Import(imp.id)
+            self.assertEqual((imp.state, imp.imported), ('done', 1200),
+                imp.message)
+            progress, = Progress.search([('import_', '=', imp.id)])
+            # written by the worker while checking and creating, in chunks
+            self.assertEqual((progress.done, progress.total), (2400, 2400))
+            self.assertEqual((imp.progress, imp.progress_rows), (1.0, 1200))
+            self.assertEqual(Party.search_count(
+                    [('name', 'like', '排队客户%')]), 1200)
