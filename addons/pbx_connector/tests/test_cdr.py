@@ -25,6 +25,8 @@ class CdrTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # on PostgreSQL the database a test before left may hold calls
+        drop_db()
         activate_module('pbx_connector')
 
     @classmethod

@@ -8,7 +8,7 @@ import unittest
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.pyson import PYSONDecoder
-from trytond.tests.test_tryton import with_transaction
+from trytond.tests.test_tryton import drop_db, with_transaction
 from trytond.transaction import Transaction
 
 from . import test_pop_ahead
@@ -17,6 +17,12 @@ from .test_pop_ahead import _masked
 
 class PopActionTestCase(test_pop_ahead.PopAheadTestCase):
     "What the pop of an unknown caller opens"
+
+    @classmethod
+    def setUpClass(cls):
+        # on PostgreSQL the database a test before left may hold calls
+        drop_db()
+        super().setUpClass()
 
     # the pop-ahead tests run once, in their own module
     test_pop_ahead_then_in_order = test_in_order_then_pop_ahead = None
