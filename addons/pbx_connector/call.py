@@ -5,15 +5,18 @@ import contextvars
 import datetime as dt
 import functools
 import logging
+import json
 import textwrap
+import uuid
 
-from sql import Column, Literal, Null
+from sql import Literal, Null
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import CurrentTimestamp
 
 from trytond import backend
 from trytond.bus import Bus
+from trytond.protocols.jsonrpc import JSONEncoder
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
@@ -52,6 +55,8 @@ class _Batch:
         self.dirty = {}
         self.pops = {}
         self.finished = {}
+        # the users of each employee, browsed once in the batch
+        self.users = {}
         # E.164 of the raw numbers: kept with the listener's ids, the
         # pop ahead and the in-order batch normalise each number once
         self.numbers = self.cache.setdefault('numbers', {})
@@ -59,7 +64,10 @@ class _Batch:
     def employee_users(self, call):
         "The users of the call's employee (call.employee_users())"
         User = Pool().get('res.user')
-        return User.browse(self.cache_users(call.employee.id))
+        employee = call.employee.id
+        if employee not in self.users:
+            self.users[employee] = User.browse(self.cache_users(employee))
+        return self.users[employee]
 
     def cache_users(self, employee):
         "The ids of the users of an employee id"
@@ -125,6 +133,23 @@ def mask_number(number):
         return '*' * len(digits)
     keep = 3 if len(digits) > 7 else 1
     return digits[:keep] + '****' + digits[-4:]
+
+
+def insert_arrays(table, columns, rows, returning):
+    """Insert ``rows`` into ``table`` (PostgreSQL) with one array parameter
+    a column: ``columns`` are (name, SQL type) pairs; the statement and its
+    parameters do not grow with the rows, so neither python-sql nor
+    psycopg builds and parses a statement of rows × columns placeholders.
+    Return the rows of ``returning`` (column names)."""
+    cursor = Transaction().connection.cursor()
+    names = ', '.join(f'"{n}"' for n, _ in columns)
+    arrays = ', '.join(f'%s::{t}[]' for _, t in columns)
+    cursor.execute(
+        f'INSERT INTO "{table}" ("create_uid", "create_date", {names}) '
+        f'SELECT %s, CURRENT_TIMESTAMP, * FROM unnest({arrays}) '
+        'RETURNING ' + ', '.join(f'"{n}"' for n in returning),
+        [Transaction().user] + [list(c) for c in zip(*rows)])
+    return cursor.fetchall()
 
 
 class Call(ModelSQL, ModelView):
@@ -834,7 +859,18 @@ class Call(ModelSQL, ModelView):
                 for id_ in popped:
                     cache.get(cls.__name__, {}).pop(id_, None)
         ids = {}
-        if new:
+        database = Transaction().database
+        if new and database.has_returning() and backend.name == 'postgresql':
+            # values valid by construction, as below
+            ids.update(insert_arrays(cls._table, [
+                        ('server', 'integer'), ('company', 'integer'),
+                        ('direction', 'varchar'), ('state', 'varchar'),
+                        ('start', 'timestamp'), ('linkedid', 'varchar'),
+                        ('uniqueid', 'varchar'), ('number', 'varchar'),
+                        ('party', 'integer'), ('extension', 'integer'),
+                        ('employee', 'integer'), ('screen_popped', 'boolean'),
+                        ], new, ['linkedid', 'id']))
+        elif new:
             columns = [table.server, table.company, table.direction,
                 table.state, table.start, table.linkedid, table.uniqueid,
                 table.number, table.party, table.extension, table.employee,
@@ -843,7 +879,6 @@ class Call(ModelSQL, ModelView):
             # (reading the function fields back) would cost more than
             # the rest of the pop; the in-order update saves the call
             # through the ORM right after
-            database = Transaction().database
             for sub in grouped_slice(new, 500):
                 sub = list(sub)
                 query = table.insert(
@@ -944,17 +979,13 @@ class Call(ModelSQL, ModelView):
         vlist = [v for values in rounds for v in values]
         if not vlist:
             return []
-        table = Notification.__table__()
-        columns = ['user', 'label', 'description', 'icon', 'model',
-            'records']
-        cursor = transaction.connection.cursor()
-        cursor.execute(*table.insert(
-                [table.create_uid, table.create_date, table.unread]
-                + [Column(table, c) for c in columns],
-                [[transaction.user, CurrentTimestamp(), Literal(True)]
-                    + [v[c] for c in columns] for v in vlist],
-                returning=[table.id]))
-        ids = [r[0] for r in cursor]
+        columns = [('user', 'integer'), ('label', 'varchar'),
+            ('description', 'varchar'), ('icon', 'varchar'),
+            ('model', 'varchar'), ('records', 'varchar')]
+        ids = [r[0] for r in insert_arrays(Notification._table,
+                columns + [('unread', 'boolean')],
+                [[v[c] for c, _ in columns] + [True] for v in vlist],
+                ['id'])]
         transaction.create_records[Notification.__name__].extend(ids)
         cls._publish_pops(rounds)
         return ids
@@ -974,6 +1005,7 @@ class Call(ModelSQL, ModelView):
             counts.update(cursor)
         shorten = functools.partial(textwrap.shorten, width=100,
             placeholder="...")
+        messages = []
         for values in rounds:
             by_user = collections.defaultdict(list)
             for v in values:
@@ -981,11 +1013,35 @@ class Call(ModelSQL, ModelView):
                             filter(None, (v['label'], v['description'])))))
             for user, content in by_user.items():
                 # at most POP_MESSAGE_LINES a user: none is folded
-                Bus.publish(f'notification:{user}', {
-                        'type': 'user-notification',
-                        'count': counts.get(user, 0),
-                        'content': content,
-                        })
+                messages.append((f'notification:{user}', {
+                            'type': 'user-notification',
+                            'count': counts.get(user, 0),
+                            'content': content,
+                            }))
+        cls._publish_all(messages)
+
+    @classmethod
+    def _publish_all(cls, messages):
+        """Publish (channel, message) pairs on the bus in one statement:
+        the payloads of ``Bus.publish``, sent together instead of one
+        ``pg_notify`` round trip a message (a burst of calls to one rep
+        makes hundreds); PostgreSQL delivers them in order at commit"""
+        transaction = Transaction()
+        if len(messages) < 2:
+            for channel, message in messages:
+                Bus.publish(channel, message)
+            return
+        payloads = []
+        for channel, message in messages:
+            message['message_id'] = str(uuid.uuid4())
+            payloads.append(json.dumps({
+                        'channel': channel,
+                        'message': message,
+                        }, cls=JSONEncoder, separators=(',', ':')))
+        cursor = transaction.connection.cursor()
+        cursor.execute('SELECT count(pg_notify(%s, p)) '
+            'FROM unnest(%s::text[]) AS p',
+            (Bus._channel, payloads))
 
     @classmethod
     def screen_pop_texts(cls, calls):
@@ -999,20 +1055,25 @@ class Call(ModelSQL, ModelView):
         parties = dict(zip(party_ids, Party.browse(party_ids)))
         lines = cls.screen_pops_lines([c for c in calls if c.party],
             parties)
+        # the translated texts once for all the calls (gettext without
+        # variables returns the text to format)
+        known = gettext('pbx_connector.msg_pop_known')
+        unknown = gettext('pbx_connector.msg_pop_unknown')
+        hint = gettext('pbx_connector.msg_pop_unknown_hint')
         texts = {}
         for call in calls:
             number = call.number or ''
             if not full:
                 number = cls.mask(number) if number else number
             if call.party:
-                label = gettext('pbx_connector.msg_pop_known',
-                    party=parties[call.party.id].rec_name, number=number)
+                label = known % {
+                    'party': parties[call.party.id].rec_name,
+                    'number': number,
+                    }
                 # a notification's description is a one-line Char
                 texts[call.id] = label, ' | '.join(lines.get(call.id, []))
             else:
-                texts[call.id] = (
-                    gettext('pbx_connector.msg_pop_unknown', number=number),
-                    gettext('pbx_connector.msg_pop_unknown_hint'))
+                texts[call.id] = unknown % {'number': number}, hint
         return texts
 
     def screen_pop_text(self):

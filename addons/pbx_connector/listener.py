@@ -28,6 +28,7 @@ import logging
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 
@@ -37,6 +38,8 @@ from .ami.client import follow
 logger = logging.getLogger('pbx_connector.listener')
 
 POISON_ATTEMPTS = 5
+# seconds a thread holds the interpreter lock when another waits
+SWITCH_INTERVAL = 0.0005
 
 
 @dataclasses.dataclass
@@ -54,7 +57,8 @@ class Listener:
 
     def __init__(self, database, server_id, user=0, spool=None,
             language=None, backoff=None, idle=1.0, heartbeat=1.0,
-            transport=TCPTransport, batch_size=100, pop_size=200):
+            transport=TCPTransport, batch_size=100, pop_size=200,
+            busy_batch_size=12, busy_seconds=0.25):
         self.database, self.server_id, self.user = database, server_id, user
         self.spool, self.language = spool, language
         self.backoff = backoff or Backoff()
@@ -68,6 +72,11 @@ class Listener:
         # between transactions, forgotten when the extensions are reloaded
         self.cache = {}
         self.batch_size, self.pop_size = batch_size, pop_size
+        # while calls keep ringing (a pop within busy_seconds) the in-order
+        # transactions are kept short, so that a pop waits for little
+        self.busy_batch_size, self.busy_seconds = (
+            busy_batch_size, busy_seconds)
+        self._popped_at = float('-inf')
         self._careful = 0
         self.states = queue.Queue()
         self.state, self.error = 'unknown', None
@@ -189,6 +198,12 @@ class Listener:
         log('AMI %s: %s', state, info)
 
     def start_reader(self):
+        # Two busy threads share the interpreter lock in a burst: the
+        # writer gives it up at every query and, with Python's default
+        # 5 ms switch interval, waits up to that long to get it back from
+        # the reader at each one (screen pops three times slower in
+        # bench/pbx). The listener is a process of its own.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self._reader = threading.Thread(target=follow, name='ami-reader',
             args=(self.connect, self.on_event, self.on_state, self.stop,
                 self.backoff, self.idle), daemon=True)
@@ -226,7 +241,9 @@ class Listener:
         Before each batch the calls that started ringing since the last one
         are popped in transactions of their own (``pop_size`` calls each):
         in a burst a screen pop waits for at most one batch, not for the
-        backlog (the batches wait while calls keep ringing). Their
+        backlog (the batches wait while calls keep ringing), and while
+        calls keep ringing (a pop less than ``busy_seconds`` ago) a batch
+        holds ``busy_batch_size`` updates, not ``batch_size``. Their
         ``ringing`` update stays buffered and is applied again in order
         (the call is marked as popped, so it pops once). After a failed
         batch, updates are written one by one until that many went
@@ -257,9 +274,15 @@ class Listener:
                         0.1 * 2 ** (self._attempts + 1), 5)
                     self._save_spool()
                     break
+                self._popped_at = time.monotonic()
                 # more calls may have rung meanwhile: they pop first
                 continue
-            size = 1 if self._careful else self.batch_size
+            if self._careful:
+                size = 1
+            elif time.monotonic() - self._popped_at < self.busy_seconds:
+                size = self.busy_batch_size
+            else:
+                size = self.batch_size
             chunk = list(itertools.islice(self.pending, size))
             try:
                 self.write_batch(chunk)
@@ -396,9 +419,10 @@ def resolve_server(database, name):
                     ('id', '=', int(name) if name.isdigit() else -1)])
         servers = Server.search(domain, limit=2)
         if len(servers) != 1:
+            match = f' match {name!r}' if name else ''
             raise SystemExit(
-                f'pbx-listener: {len(servers)} active PBX servers match '
-                f'{name!r}; name one with --server')
+                f'pbx-listener: {len(servers)} active PBX servers{match}; '
+                'name one with --server')
         return servers[0].id
 
 
@@ -413,7 +437,8 @@ def main(argv=None):
         help="name or id of the PBX server (default: the only active one)")
     parser.add_argument('--spool', default=None,
         help="file that keeps updates while the database is unreachable "
-        "(default: var/pbx-listener-<database>.spool)")
+        "(default: pbx-listener-<database>.spool in the working "
+        "directory)")
     parser.add_argument('-v', '--verbose', action='store_true')
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

@@ -15,12 +15,23 @@ message reached a PostgreSQL listener (p50/p95/max), as a ratio to the
 baseline's latency from the same Newchannel to the moment it parsed the
 call's DialBegin (the event that pops the screen). Once for the burst (as
 fast as the peer can send: both latencies include the backlog of events
-not yet read) and once with calls paced at --rate calls/second. The peer,
-the reader, the writer and the bus listener share one Python process; the
-load average of the machine is printed with the figures.
+not yet read) and once with calls paced at --rate calls/second.
+
+As in production, the PBX and the web client are not in the listener's
+process: the peer (standing for Asterisk) and the bus watcher (standing
+for the web clients' bus requests) run in processes of their own, and the
+baseline client and the listener each have the bench's main process to
+themselves. The times are read from the one monotonic clock of the
+machine (``time.perf_counter``, CLOCK_MONOTONIC on Linux), which every
+process shares. ``--in-process`` runs the peer and the watcher as threads
+of the main process instead, sharing its interpreter lock, as the bench
+did before 2026-12-02. Before each measured run the listener pops
+``WARMUP`` (10) calls, not measured, as a listener in service has: the
+first transactions of a process fill Tryton's caches (about 250 ms).
+The load average of the machine is printed with the figures.
 
     .venv/bin/python bench/pbx/run.py [--calls 1000] [--rate 20]
-        [--paced 200] [--reps 1]
+        [--paced 200] [--reps 1] [--in-process]
 """
 import argparse
 import json
@@ -28,6 +39,7 @@ import os
 import sys
 import threading
 import time
+import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
             os.path.abspath(__file__))))
@@ -35,6 +47,8 @@ sys.path.insert(0, ROOT)
 
 PG = os.environ.get('CRM_PG_URI', 'postgresql://postgres@127.0.0.1:5432/')
 DB = os.environ.get('CRM_BENCH_DB', 'bench_pbx')
+# calls played to the listener before each measured run
+WARMUP = 10
 
 
 def prepare():
@@ -60,21 +74,95 @@ def caller(events):
 
 
 def replay(peer, calls, rate=None):
-    """Send the calls from a thread, as fast as the peer can or at ``rate``
-    calls/second; return the thread and the send time of each call"""
+    """Send the calls, as fast as the peer can or at ``rate`` calls/second;
+    return the time the first was sent and the send time of each call"""
     sent = {}
-
-    def send():
-        for events in calls:
-            sent[caller(events)] = time.perf_counter()
-            peer.broadcast(events)
-            if rate:
-                time.sleep(1 / rate)
-    sender = threading.Thread(target=send)
-    return sender, sent
+    started = time.perf_counter()
+    for events in calls:
+        sent[caller(events)] = time.perf_counter()
+        peer.broadcast(events)
+        if rate:
+            time.sleep(1 / rate)
+    return started, sent
 
 
-def baseline(peer, calls, rate=None):
+class _Thread(threading.Thread):
+    "A thread whose ``join`` returns what its target returned"
+
+    def __init__(self, target, *args):
+        super().__init__(daemon=True)
+        self.target, self.args, self.result = target, args, None
+
+    def run(self):
+        self.result = self.target(*self.args)
+
+    def join(self):
+        super().join()
+        return self.result
+
+
+def _peer_process(pipe):
+    "The scripted peer of the bench, served in a process of its own"
+    from pbx_connector.tests.ami_peer import ScriptedPeer
+    with ScriptedPeer() as peer:
+        pipe.send((peer.port, peer.username, peer.secret))
+        while True:
+            command, *args = pipe.recv()
+            if command == 'stop':
+                break
+            elif command == 'wait_logged_in':
+                pipe.send(peer.wait_logged_in(*args))
+            elif command == 'play':
+                count, first, reps, rate = args
+                calls = calls_events(peer, count, first, reps)
+                pipe.send(replay(peer, calls, rate))
+
+
+class Peer:
+    """The scripted AMI peer in a process of its own (``in_process``: in
+    this one); ``play`` starts replaying calls and returns a handle whose
+    ``join()`` gives ``replay``'s result once all were sent"""
+
+    def __init__(self, in_process=False):
+        self.in_process = in_process
+        if in_process:
+            from pbx_connector.tests.ami_peer import ScriptedPeer
+            self.peer = ScriptedPeer()
+            self.port = self.peer.port
+            self.username, self.secret = self.peer.username, self.peer.secret
+        else:
+            import multiprocessing
+            context = multiprocessing.get_context('spawn')
+            self.pipe, child = context.Pipe()
+            self.process = context.Process(target=_peer_process,
+                args=(child,), daemon=True)
+            self.process.start()
+            self.port, self.username, self.secret = self.pipe.recv()
+
+    def wait_logged_in(self, count=1, timeout=60):
+        if self.in_process:
+            return self.peer.wait_logged_in(count, timeout)
+        self.pipe.send(('wait_logged_in', count, timeout))
+        return self.pipe.recv()
+
+    def play(self, count, first, reps, rate=None):
+        if self.in_process:
+            calls = calls_events(self.peer, count, first, reps)
+            sender = _Thread(replay, self.peer, calls, rate)
+            sender.start()
+            return sender
+        self.pipe.send(('play', count, first, reps, rate))
+        return types.SimpleNamespace(join=self.pipe.recv)
+
+    def close(self):
+        if self.in_process:
+            self.peer.close()
+        else:
+            self.pipe.send(('stop',))
+            self.process.join(10)
+
+
+def baseline(peer, count, first, reps, rate=None):
     """Parse and discard: the cost of reading the AMI stream alone.
 
     Returns events/second and, for each call, the milliseconds from the
@@ -84,80 +172,113 @@ def baseline(peer, calls, rate=None):
     client = AMIClient.connect(TCPTransport('127.0.0.1', peer.port),
         peer.username, peer.secret)
     client.next_event(1)  # FullyBooted
-    total = sum(len(c) for c in calls)
-    sender, sent = replay(peer, calls, rate)
+    assert peer.wait_logged_in(1)
+    total = 8 * count
     parsed = {}
-    started = time.perf_counter()
-    sender.start()
+    sender = peer.play(count, first, reps, rate)
     seen = 0
     while seen < total:
-        event = client.next_event(5)
+        event = client.next_event(60)
         if event is None:
             raise SystemExit('baseline: events missing')
         if event.event == 'DialBegin':
             parsed[event['CallerIDNum'][-11:]] = time.perf_counter()
         seen += 1
-    elapsed = time.perf_counter() - started
-    sender.join()
+    ended = time.perf_counter()
+    started, sent = sender.join()
     client.logoff()
-    return total / elapsed, [(parsed[n] - t) * 1000
+    return total / (ended - started), [(parsed[n] - t) * 1000
         for n, t in sent.items() if n in parsed]
 
 
-class BusWatcher(threading.Thread):
-    "Records when each screen pop reaches a PostgreSQL LISTEN on the bus"
+def _watch_bus(uri, pipe):
+    """Record when each screen pop reaches a PostgreSQL LISTEN on the bus;
+    ``('wait', n, timeout)`` answers the arrivals once n came (or after
+    ``timeout`` seconds)"""
+    import psycopg
+    pg = psycopg.connect(uri, autocommit=True)
+    pg.execute('LISTEN "bus"')
+    arrivals = {}
+    pipe.send('listening')
+    waiting = None
+    while True:
+        if waiting is None and pipe.poll():
+            command, *args = pipe.recv()
+            if command == 'stop':
+                break
+            count, timeout = args
+            waiting = count, time.perf_counter() + timeout
+        for notify in pg.notifies(timeout=0.05):
+            now = time.perf_counter()
+            message = json.loads(notify.payload)['message']
+            for line in message.get('content', []):
+                number = line.split('+86')[-1][:11]
+                arrivals.setdefault(number, now)
+        if waiting and (len(arrivals) >= waiting[0]
+                or time.perf_counter() > waiting[1]):
+            pipe.send(arrivals)
+            arrivals, waiting = {}, None
+    pg.close()
 
-    def __init__(self, uri):
-        super().__init__(daemon=True)
-        import psycopg
-        self.pg = psycopg.connect(uri, autocommit=True)
-        self.pg.execute('LISTEN "bus"')
-        self.arrivals = {}
-        self.stop = threading.Event()
 
-    def run(self):
-        while not self.stop.is_set():
-            for notify in self.pg.notifies(timeout=0.2):
-                now = time.perf_counter()
-                message = json.loads(notify.payload)['message']
-                for line in message.get('content', []):
-                    number = line.split('+86')[-1][:11]
-                    self.arrivals.setdefault(number, now)
+class BusWatcher:
+    "The bus watcher in a process (``in_process``: a thread) of its own"
+
+    def __init__(self, uri, in_process=False):
+        import multiprocessing
+        if in_process:
+            self.pipe, child = multiprocessing.Pipe()
+            self.worker = threading.Thread(target=_watch_bus,
+                args=(uri, child), daemon=True)
+        else:
+            context = multiprocessing.get_context('spawn')
+            self.pipe, child = context.Pipe()
+            self.worker = context.Process(target=_watch_bus,
+                args=(uri, child), daemon=True)
+        self.worker.start()
+        assert self.pipe.recv() == 'listening'
+
+    def arrivals(self, count, timeout=10):
+        self.pipe.send(('wait', count, timeout))
+        arrivals = self.pipe.recv()
+        self.pipe.send(('stop',))
+        self.worker.join()
+        return arrivals
 
 
-def run_listener(peer, server_id, calls, rate=None):
+def run_listener(peer, server_id, count, first, reps, rate=None,
+        in_process=False):
     from trytond.tests.test_tryton import DB_NAME
     from pbx_connector.ami import Backoff
     from pbx_connector.listener import Listener
-    watcher = BusWatcher(PG.rstrip('/') + '/' + DB_NAME)
-    watcher.start()
     listener = Listener(DB_NAME, server_id, backoff=Backoff(0.05, 0.5),
         idle=0.05, heartbeat=1.0)
     listener.start_reader()
     assert peer.wait_logged_in(1)
     # let the status of the connection be written before the calls come
     listener.process(timeout=0.2)
-    total_events = sum(len(c) for c in calls)
-    expected = listener.written + 6 * len(calls)
-    sender, sent = replay(peer, calls, rate)
-    started = time.perf_counter()
-    sender.start()
+    # a listener in service has popped calls before: WARMUP calls first,
+    # not measured (the first transactions fill Tryton's caches)
+    expected = listener.written + 6 * WARMUP
+    peer.play(WARMUP, first - 1000000, reps, None).join()
     while listener.written < expected:
         listener.process(timeout=0.05)
-        if time.perf_counter() - started > 900:
+    watcher = BusWatcher(PG.rstrip('/') + '/' + DB_NAME, in_process)
+    total_events = 8 * count
+    expected = listener.written + 6 * count
+    sender = peer.play(count, first, reps, rate)
+    timeout = time.perf_counter() + 900
+    while listener.written < expected:
+        listener.process(timeout=0.05)
+        if time.perf_counter() > timeout:
             raise SystemExit('listener: timed out')
-    elapsed = time.perf_counter() - started
-    sender.join()
-    deadline = time.perf_counter() + 10
-    while (len(watcher.arrivals) < len(sent)
-            and time.perf_counter() < deadline):
-        time.sleep(0.1)
-    watcher.stop.set()
-    watcher.join()
+    ended = time.perf_counter()
+    started, sent = sender.join()
+    arrivals = watcher.arrivals(len(sent))
     listener.close()
-    latencies = [(watcher.arrivals[n] - t) * 1000 for n, t in sent.items()
-        if n in watcher.arrivals]
-    return total_events / elapsed, latencies
+    latencies = [(arrivals[n] - t) * 1000 for n, t in sent.items()
+        if n in arrivals]
+    return total_events / (ended - started), latencies
 
 
 def pct(values, p):
@@ -175,13 +296,15 @@ def main():
         help="calls of the paced run (default 200, 0: none)")
     parser.add_argument('--reps', type=int, default=1,
         help="extensions the calls ring, in turn (default 1)")
+    parser.add_argument('--in-process', action='store_true',
+        help="peer and bus watcher as threads of the listener's process")
     args = parser.parse_args()
     load = os.getloadavg()
     prepare()
-    from pbx_connector.tests.ami_peer import ScriptedPeer
     from pbx_connector.tests.tools import setup_call_center
     runs = []
-    with ScriptedPeer() as peer:
+    peer = Peer(args.in_process)
+    try:
         cc = setup_call_center(peer, reps=args.reps)
         for name, count, rate, first in [
                 ('burst', args.calls, None, 13900000000),
@@ -190,14 +313,18 @@ def main():
             if not count:
                 continue
             # the same events, with numbers not used by another run
-            base_rate, base_lat = baseline(peer,
-                calls_events(peer, count, first - 100000000, args.reps),
-                rate)
-            rate_, lat = run_listener(peer, cc.server.id,
-                calls_events(peer, count, first, args.reps), rate)
+            base_rate, base_lat = baseline(peer, count,
+                first - 100000000, args.reps, rate)
+            rate_, lat = run_listener(peer, cc.server.id, count, first,
+                args.reps, rate, args.in_process)
             runs.append((name, count, base_rate, base_lat, rate_, lat))
+    finally:
+        peer.close()
+    where = ('threads of the listener\'s process' if args.in_process
+        else 'processes of their own')
     print(f'calls: {args.calls} inbound in a burst, {args.paced} paced; '
-        f'8 AMI events each, {args.reps} extension(s); PostgreSQL {DB}')
+        f'8 AMI events each, {args.reps} extension(s); PostgreSQL {DB}; '
+        f'peer and bus watcher in {where}')
     print(f'load average at start: {load[0]:.2f} {load[1]:.2f} '
         f'{load[2]:.2f}; at end: '
         + ' '.join(f'{v:.2f}' for v in os.getloadavg())

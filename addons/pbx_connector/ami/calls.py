@@ -52,7 +52,9 @@ class Call:
             self.dialed)
 
     def snapshot(self):
-        data = dataclasses.asdict(self)
+        # a shallow copy: every field but channels is immutable
+        # (dataclasses.asdict deep-copies, ten times slower)
+        data = dict(vars(self))
         del data['channels']
         data['disposition'] = self.disposition
         return data

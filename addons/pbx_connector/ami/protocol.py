@@ -20,9 +20,8 @@ class Message:
 
     def __init__(self, pairs=()):
         self.pairs = list(pairs)
-        self._index = {}
-        for key, value in self.pairs:
-            self._index.setdefault(key.lower(), value)
+        # the first value of a repeated key wins
+        self._index = {k.lower(): v for k, v in reversed(self.pairs)}
 
     def get(self, key, default=None):
         return self._index.get(key.lower(), default)
@@ -74,29 +73,34 @@ class Parser:
 
     def __init__(self, expect_banner=True):
         self._buffer = b''
-        self._pairs = []
+        # the complete lines of a packet not ended yet
+        self._pending = ''
         self.banner = None if expect_banner else ''
 
     def feed(self, data):
-        # split once per read: slicing the buffer line by line copies the
-        # rest of a 64 KiB read for every line (quadratic in a burst)
-        lines = (self._buffer + data).split(b'\n')
-        self._buffer = lines.pop()
+        # whole lines are decoded at once and cut into packets at the
+        # empty lines; a burst arrives as 64 KiB reads of hundreds of
+        # packets, so the work per line must stay small
+        buffer = self._buffer + data
+        cut = buffer.rfind(b'\n') + 1
+        self._buffer = buffer[cut:]
+        if not cut:
+            return []
+        text = buffer[:cut].decode('utf-8', 'replace')
+        if '\r' in text:
+            text = text.replace('\r', '')
+        if self.banner is None:
+            self.banner, _, text = text.partition('\n')
+        packets = (self._pending + text).split('\n\n')
+        # the last one has not ended (or is empty)
+        self._pending = packets.pop()
         messages = []
-        pairs = self._pairs
-        for raw in lines:
-            line = raw.rstrip(b'\r').decode('utf-8', 'replace')
-            if self.banner is None:
-                self.banner = line
-                continue
-            if not line:
-                if pairs:
-                    messages.append(Message(pairs))
-                    pairs = self._pairs = []
-                continue
-            key, sep, value = line.partition(':')
-            if not sep:
-                # Command output lines carry no colon; keep them as data.
-                key, value = 'Output', line
-            pairs.append((key.strip(), value.strip()))
+        for packet in packets:
+            pairs = [(k.strip(), v.strip()) if sep
+                # command output lines carry no colon: kept as data
+                else ('Output', line)
+                for line in packet.split('\n') if line
+                for k, sep, v in (line.partition(':'),)]
+            if pairs:
+                messages.append(Message(pairs))
         return messages

@@ -85,7 +85,7 @@ def test_resolve_server_default(servers):
     with pytest.raises(SystemExit) as exit_:
         resolve_server(DB_NAME, None)
     assert str(exit_.value) == (
-        'pbx-listener: 2 active PBX servers match None; '
+        'pbx-listener: 2 active PBX servers; '
         'name one with --server')
     _deactivate([servers['分店']])
     try:
