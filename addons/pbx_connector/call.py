@@ -3,7 +3,6 @@
 import collections
 import contextvars
 import datetime as dt
-import functools
 import logging
 import json
 import textwrap
@@ -1003,8 +1002,13 @@ class Call(ModelSQL, ModelView):
                     where=table.user.in_(list(sub)) & table.unread,
                     group_by=[table.user]))
             counts.update(cursor)
-        shorten = functools.partial(textwrap.shorten, width=100,
-            placeholder="...")
+        def shorten(text):
+            # textwrap.shorten as res.notification, which only changes
+            # the white space of a short text
+            text = ' '.join(text.split())
+            if len(text) <= 100:
+                return text
+            return textwrap.shorten(text, width=100, placeholder="...")
         messages = []
         for values in rounds:
             by_user = collections.defaultdict(list)
