@@ -47,6 +47,49 @@ def worker_configured():
         config.set('queue', 'worker', previous)
 
 
+@contextmanager
+def committed_before_first_update(table, commit):
+    """Run ``commit`` (another callback's report) right before the first
+    ``UPDATE`` of ``table`` this transaction executes.
+
+    That is where SQLite takes the write lock: its transactions read
+    without it, so what another connection committed between a read and
+    the first write is seen by the write but not by the read."""
+    transaction = Transaction()
+    connection = transaction.connection
+    pending = [commit]
+
+    class Cursor:
+        def __init__(self, cursor):
+            self._cursor = cursor
+
+        def execute(self, query, *args, **kwargs):
+            if (pending and query.lstrip().upper().startswith('UPDATE')
+                    and '"%s"' % table in query):
+                pending.pop()()
+            return self._cursor.execute(query, *args, **kwargs)
+
+        def __iter__(self):
+            return iter(self._cursor)
+
+        def __getattr__(self, name):
+            return getattr(self._cursor, name)
+
+    class Connection:
+        def cursor(self, *args, **kwargs):
+            return Cursor(connection.cursor(*args, **kwargs))
+
+        def __getattr__(self, name):
+            return getattr(connection, name)
+
+    transaction.connection = Connection()
+    try:
+        yield
+    finally:
+        transaction.connection = connection
+    assert not pending, "no UPDATE of %s" % table
+
+
 def accepted(request):
     return Response(202, b'0: Accepted for delivery')
 
@@ -244,6 +287,65 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(Message(message.id).state, 'delivered')
             self.assertEqual(
                 list(party.sms_messages), [Message(message.id)])
+
+    @with_transaction()
+    def test_ack_after_concurrent_final_report(self):
+        "An SMSC ack read before a final report never overwrites it"
+        Message = Pool().get('sms.message')
+        company = create_company()
+        with set_company(company):
+            gateway, party = self.setup_sms()
+            messages = Message.queue(Message.prepare(
+                    numbers=['+8613900003333', '+8613900004444'],
+                    text='回执竞争', kind='notification'))
+            with fake_transport(accepted):
+                Message.process(messages)
+            for message, final, detail in zip(messages,
+                    ['failed', 'delivered'],
+                    ['id:1 stat:UNDELIV err:001', 'id:2 stat:DELIVRD']):
+                # Kannel calls back the ack and the final report together:
+                # the ack has read the message (sent) when the final report
+                # is committed, before its own write
+                def final_report():
+                    Message.record_status(
+                        gateway, str(message.id), final, detail)
+                with committed_before_first_update(
+                        Message._table, final_report):
+                    Message.record_status(
+                        gateway, str(message.id), None, 'ACK/')
+                message = Message(message.id)
+                self.assertEqual(
+                    (message.state, message.status_detail), (final, detail))
+
+                # and in sequence, whichever comes first
+                Message.record_status(gateway, str(message.id), None,
+                    'BUFFERED')
+                message = Message(message.id)
+                self.assertEqual(
+                    (message.state, message.status_detail), (final, detail))
+
+    @with_transaction()
+    def test_ack_then_final_report(self):
+        "An SMSC ack then the final report: the final state and detail"
+        Message = Pool().get('sms.message')
+        company = create_company()
+        with set_company(company):
+            gateway, party = self.setup_sms()
+            message, = Message.queue(Message.prepare(
+                    parties=[party], text='先确认后失败',
+                    kind='notification'))
+            with fake_transport(accepted):
+                Message.process([message])
+            Message.record_status(gateway, str(message.id), None, 'ACK/')
+            message = Message(message.id)
+            self.assertEqual(
+                (message.state, message.status_detail), ('sent', 'ACK/'))
+            Message.record_status(
+                gateway, str(message.id), 'failed', 'stat:UNDELIV')
+            message = Message(message.id)
+            self.assertEqual((message.state, message.status_detail),
+                ('failed', 'stat:UNDELIV'))
+            self.assertIn('UNDELIV', message.error)
 
     @with_transaction()
     def test_report_before_answer_kept(self):
