@@ -136,7 +136,8 @@ class Party(UserCallMixin, metaclass=PoolMeta):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         result = {}
-        exclude = set(exclude)
+        if not isinstance(exclude, (set, frozenset)):
+            exclude = set(exclude)
         for sub_keys in chunks(
                 set(filter(None, keys)), IN_MAX):
             cursor.execute(*table.select(table.crm_name_key, table.id,

@@ -54,6 +54,8 @@ FIELDS = [
     ]
 PHONE_FIELDS = [('mobile', 'mobile'), ('phone', 'phone'), ('fax', 'fax')]
 CHUNK = 500
+# checked rows created together in "valid rows" mode
+CREATE_BATCH = 10000
 TEMPLATE_EXAMPLE = ['深圳市海尔贸易有限公司', '海尔', '13798312311',
     '0755-83710010', '', 'info@example.com', '', '深圳', '南山区科技园',
     '', '', '', '2026-12-01']
@@ -287,7 +289,11 @@ class PartyImport(Workflow, ModelSQL, ModelView):
                     'telesales_pipeline.msg_import_sheet_%s' % exc.code,
                     filename=self.filename or '', **exc.details)) from exc
         checker = RowChecker(self, header, columns)
-        valid, rejected, flagged = [], [], []
+        # "valid rows" creates the checked rows every CREATE_BATCH rows, so
+        # that they are not all held in memory; "all or nothing" checks
+        # every row before it creates any
+        create_now = self.mode != 'all'
+        valid, rejected, flagged, party_ids, listed = [], [], [], [], []
         total = 0
         size = max(size - 1, 1)
         self._report(0, 0, size)
@@ -295,28 +301,41 @@ class PartyImport(Workflow, ModelSQL, ModelView):
             chunk = list(chunk)
             total += len(chunk)
             ok, bad, flags = checker.check(chunk)
-            valid.extend(ok)
             rejected.extend(bad)
             flagged.extend(flags)
-            self._report(total, None, size)
+            valid.extend(ok)
+            if create_now and len(valid) >= CREATE_BATCH:
+                created = len(party_ids)
+                for sub in chunks(valid, CHUNK):
+                    self._create_chunk(list(sub), party_ids, listed)
+                valid = []
+                # the next rows are checked against the customers that
+                # were there before the import, as in "all or nothing"
+                checker.created.update(party_ids[created:])
+                self._report(total, len(party_ids), size)
+            else:
+                self._report(total, None if not create_now
+                    else len(party_ids), size)
         values = {'rows': total, 'rejected': len(rejected),
             'flagged': len(flagged)}
         if rejected and self.mode == 'all':
             values.update(state='failed', imported=0,
                 message=gettext('telesales_pipeline.msg_import_all_rejected',
                     rejected=len(rejected), rows=total))
-        elif not valid and not rejected:
+        elif not valid and not party_ids and not rejected:
             raise ImportError_(gettext(
                     'telesales_pipeline.msg_import_no_rows'))
         else:
-            party_ids = self._create(valid, total, size)
+            for chunk in chunks(valid, CHUNK):
+                self._create_chunk(list(chunk), party_ids, listed)
+                self._report(total, len(party_ids), size)
             values.update(state='done', imported=len(party_ids),
                 message=gettext('telesales_pipeline.msg_import_done',
                     imported=len(party_ids), rejected=len(rejected),
                     flagged=len(flagged), rows=total))
             if self.call_list_name and party_ids:
                 values['call_list'] = self._make_call_list(
-                    party_ids, valid).id
+                    party_ids, listed).id
         if rejected or flagged:
             values['result'] = checker.result_file(rejected, flagged)
         return values
@@ -335,42 +354,43 @@ class PartyImport(Workflow, ModelSQL, ModelView):
                     h for h in header if h))
         return columns
 
-    def _create(self, valid, total, size):
-        """Create the checked rows in chunks, in bulk (see bulk.py)
+    def _create_chunk(self, valid, party_ids, listed):
+        """Create a chunk of checked rows in bulk (see bulk.py); add their
+        ids to ``party_ids`` and, for the call list, their phones to
+        ``listed`` (as ``_make_call_list`` reads them)
 
         The rows were checked by RowChecker, so they are inserted without
         the ORM's per-record validation; the names are checked once more
-        after each chunk against customers created meanwhile.
+        against customers created meanwhile (``party_ids`` excluded).
         """
         pool = Pool()
         Party = pool.get('party.party')
-        ids = []
-        checked = len(valid)
+        if not valid:
+            return
         sequence = Party._code_sequence()
+        vlist = [dict(v) for _, v in valid]
+        if sequence:
+            for values, code in zip(vlist, sequence.get_many(len(vlist))):
+                values.setdefault('code', code)
         context = {'crm_allow_duplicate_name': self.allow_duplicate_names}
         with Transaction().set_context(context):
-            for index, chunk in enumerate(chunks(valid, CHUNK)):
-                vlist = [dict(v) for _, v in chunk]
-                if sequence:
-                    for values, code in zip(
-                            vlist, sequence.get_many(len(vlist))):
-                        values.setdefault('code', code)
-                # phones are formatted by _parse as the mechanism does
-                new_ids = bulk_create(Party, vlist,
-                    computed={'party.contact_mechanism'})
-                ids.extend(new_ids)
-                if not self.allow_duplicate_names:
-                    # customers of these names created meanwhile
-                    keys = {normalize_name(v['name']): i
-                        for v, i in zip(vlist, new_ids)}
-                    for key, other in Party.duplicate_name_ids(
-                            keys, exclude=ids).items():
-                        Party._raise_duplicate_name(
-                            Party(keys[key]), Party(other))
-                if backend.name != 'sqlite':
-                    self._report(
-                        total, min((index + 1) * CHUNK, checked), size)
-        return ids
+            # phones are formatted by _parse as the mechanism does
+            new_ids = bulk_create(Party, vlist,
+                computed={'party.contact_mechanism'})
+            party_ids.extend(new_ids)
+            if not self.allow_duplicate_names:
+                # customers of these names created meanwhile
+                keys = {normalize_name(v['name']): i
+                    for v, i in zip(vlist, new_ids)}
+                for key, other in Party.duplicate_name_ids(
+                        keys, exclude=party_ids).items():
+                    Party._raise_duplicate_name(
+                        Party(keys[key]), Party(other))
+        if self.call_list_name:
+            listed.extend((None, {
+                        'contact_mechanisms': v['contact_mechanisms']}
+                    if 'contact_mechanisms' in v else {})
+                for _, v in valid)
 
     def _make_call_list(self, party_ids, valid):
         pool = Pool()
@@ -464,6 +484,9 @@ class RowChecker:
                     if r.code})
             self.lists[target] = index
         self.employee = record.owner.id
+        # customers created by this import so far: rows repeating one of
+        # them are reported as repeated rows, not as existing customers
+        self.created = set()
 
     def check(self, rows):
         "Return (valid [(row, values)], rejected, flagged) of rows"
@@ -472,7 +495,7 @@ class RowChecker:
         if not self.record.allow_duplicate_names:
             existing_names = self.Party.duplicate_name_ids(
                 [p['name_key'] for _, _, (p, _) in parsed if p.get(
-                        'name_key')])
+                        'name_key')], exclude=self.created)
         phones = {e for _, _, (p, _) in parsed for e in p.get('phones', [])}
         existing_phones = self._existing_phones(phones)
         keywords = {p['keyword_key'] for _, _, (p, _) in parsed
@@ -532,7 +555,8 @@ class RowChecker:
                     where=table.value_compact.in_(list(sub))
                     & table.type.in_(['phone', 'mobile', 'fax'])))
             for phone, party in cursor:
-                result.setdefault(phone, party)
+                if party not in self.created:
+                    result.setdefault(phone, party)
         return result
 
     def _existing_keywords(self, keywords):
@@ -543,7 +567,8 @@ class RowChecker:
             cursor.execute(*table.select(table.crm_keyword_key, table.id,
                     where=table.crm_keyword_key.in_(list(sub))))
             for key, party in cursor:
-                result.setdefault(key, party)
+                if party not in self.created:
+                    result.setdefault(key, party)
         return result
 
     def _mechanism(self, type_, value):

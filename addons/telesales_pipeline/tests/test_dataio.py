@@ -538,6 +538,48 @@ class DataIOImportTestCase(unittest.TestCase):
                 ['+8613798312311', '+8613900000001'])
 
     @with_transaction()
+    def test_import_valid_rows_repeated_across_chunks(self):
+        """In "valid rows" mode the checked rows are created as the file is
+        read: a row repeating a name or a phone of rows created before is
+        reported as a repeated row of the file, not as an existing
+        customer"""
+        from unittest import mock
+
+        from telesales_pipeline.import_ import CHUNK
+        pool = Pool()
+        Party = pool.get('party.party')
+        Import = pool.get('crm.party.import')
+        # created every chunk instead of every 10 000 rows
+        self.enterContext(mock.patch.dict(
+                Import._import.__globals__, {'CREATE_BATCH': CHUNK}))
+        company = create_company()
+        with set_company(company):
+            owner = create_employee(company, '刘洋')
+            rows = [['客户名称', '手机']]
+            rows += [[f'客户{i}', f'1380000{i:04d}'] for i in range(CHUNK + 2)]
+            # in the second chunk: row 2's name, row 3's phone
+            rows.append(['客户0', '13900000000'])
+            rows.append(['新客户', '13800000001'])
+            imp = self._import(xlsx(rows), owner=owner, stage='target',
+                mode='valid', call_list_name='名单')
+            self.assertEqual(imp.state, 'done', imp.message)
+            self.assertEqual(
+                (imp.rows, imp.imported, imp.rejected, imp.flagged),
+                (CHUNK + 4, CHUNK + 3, 1, 1))
+            last = CHUNK + 5
+            rejected = {r[0]: r[-1] for r in sheet_rows(imp.result, 0)[1:]}
+            self.assertEqual(list(rejected), [last - 1])
+            self.assertIn('row 2', rejected[last - 1])
+            flagged = {r[0]: r[-1] for r in sheet_rows(imp.result, 1)[1:]}
+            self.assertEqual(list(flagged), [last])
+            self.assertIn('row 3', flagged[last])
+            self.assertEqual(Party.search_count(
+                    [('name', 'like', '%客户%'), ('crm_stage', '=', 'target')]),
+                CHUNK + 3)
+            # a number once in a call list
+            self.assertEqual(len(imp.call_list.lines), CHUNK + 2)
+
+    @with_transaction()
     def test_import_same_as_create(self):
         "An imported customer is what Party.create makes of the same row"
         pool = Pool()
