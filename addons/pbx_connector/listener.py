@@ -2,9 +2,12 @@
 # this repository contains the full copyright notices and license terms.
 """``pbx-listener``: holds the AMI connection of one PBX server.
 
-Two threads: the reader keeps a logged-in AMI session (reconnecting with
-backoff), feeds every event to the call tracker and queues the resulting
-updates; the writer (the calling thread) applies them in order through
+The reader keeps a logged-in AMI session (reconnecting with backoff),
+feeds every event to the call tracker and queues the resulting updates; it
+runs in a process of its own (``ami.reader``: reading a burst costs as much
+as popping it, and a thread would share the writer's interpreter lock) or,
+with ``reader='thread'``, in a thread. The writer (the calling thread)
+applies the updates in order through
 Tryton in-process — ``pbx.call`` records, follow-ups, batch dialing, screen
 pops — up to ``batch_size`` updates a transaction (all that queued up while
 the previous transaction ran). Screen pops go first: the calls that started
@@ -58,12 +61,14 @@ class Listener:
     def __init__(self, database, server_id, user=0, spool=None,
             language=None, backoff=None, idle=1.0, heartbeat=1.0,
             transport=TCPTransport, batch_size=100, pop_size=200,
-            busy_batch_size=12, busy_seconds=0.25):
+            busy_batch_size=12, busy_seconds=0.25, reader='process'):
         self.database, self.server_id, self.user = database, server_id, user
         self.spool, self.language = spool, language
         self.backoff = backoff or Backoff()
         self.idle, self.heartbeat = idle, heartbeat
         self.transport = transport
+        assert reader in {'process', 'thread'}
+        self.reader = reader
         self.stop = threading.Event()
         self.updates = queue.Queue()
         self.pending = collections.deque()
@@ -89,6 +94,8 @@ class Listener:
         self._retry_at = 0.0
         self._status_at = 0.0
         self._reader = None
+        # the reader process, its end of the pipe and its stop event
+        self._process = self._conn = self._process_stop = None
         self.settings = self.load_settings()
         self.tracker = CallTracker(self.settings.devices)
         self._load_spool()
@@ -172,7 +179,8 @@ class Listener:
             Server.set_status(self.server_id, state=self.state,
                 error=self.error,
                 last_event=to_datetime(self.last_event),
-                buffered=len(self.pending) + self.updates.qsize(),
+                buffered=len(self.pending) + sum(
+                    map(len, list(self.updates.queue))),
                 disconnected_at=to_datetime(self.disconnected_at),
                 disconnections=self.disconnections)
             transaction.commit()
@@ -185,8 +193,9 @@ class Listener:
 
     def on_event(self, event):
         self.last_event = time.time()
-        for update in self.tracker.feed(event):
-            self.updates.put(update)
+        updates = self.tracker.feed(event)
+        if updates:
+            self.updates.put(updates)
 
     def on_state(self, state, info):
         if state == 'disconnected' and self.state_seen == 'connected':
@@ -201,37 +210,101 @@ class Listener:
         # Two busy threads share the interpreter lock in a burst: the
         # writer gives it up at every query and, with Python's default
         # 5 ms switch interval, waits up to that long to get it back from
-        # the reader at each one (screen pops three times slower in
-        # bench/pbx). The listener is a process of its own.
+        # the reader (or the receiver of the reader process's updates) at
+        # each one (screen pops three times slower in bench/pbx). The
+        # listener is a process of its own.
         sys.setswitchinterval(SWITCH_INTERVAL)
-        self._reader = threading.Thread(target=follow, name='ami-reader',
-            args=(self.connect, self.on_event, self.on_state, self.stop,
-                self.backoff, self.idle), daemon=True)
+        if self.reader == 'process':
+            self._start_process()
+            self._reader = threading.Thread(target=self._receive,
+                name='ami-receiver', daemon=True)
+        else:
+            self._reader = threading.Thread(target=follow,
+                name='ami-reader', args=(self.connect, self.on_event,
+                    self.on_state, self.stop, self.backoff, self.idle),
+                daemon=True)
         self._reader.start()
+
+    def _start_process(self):
+        import multiprocessing
+        from .ami import reader
+        # spawned: the listener's threads and database connections are not
+        # for a child to inherit
+        context = multiprocessing.get_context('spawn')
+        self._conn, child = context.Pipe()
+        self._process_stop = context.Event()
+        s, b = self.settings, self.backoff
+        self._process = context.Process(target=reader.serve,
+            name='pbx-listener-reader', args=(child, self._process_stop,
+                s.host, s.port, s.username, s.secret, set(s.devices),
+                self.transport, (b.initial, b.maximum, b.factor),
+                self.idle), daemon=True)
+        self._process.start()
+        child.close()
+
+    def _receive(self):
+        "Queue what the reader process sends, restart it if it ends"
+        while True:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                pass
+            else:
+                if message[0] == 'updates':
+                    _, updates, last_event = message
+                    if last_event:
+                        self.last_event = last_event
+                    if updates:
+                        self.updates.put([CallUpdate(*u) for u in updates])
+                elif message[0] == 'state':
+                    self.on_state(*message[1:])
+                continue
+            self._process.join(5)
+            if self.stop.is_set():
+                return
+            # only a bug ends it: the calls it tracked are not known to
+            # the next one (the Cdr events still complete them)
+            logger.error('the AMI reader process ended (exit code %s); '
+                'starting another', self._process.exitcode)
+            self.on_state('disconnected', 'reader process ended')
+            if self.stop.wait(self.backoff.next()):
+                return
+            self._conn.close()
+            self._start_process()
+
+    def _send_extensions(self):
+        if self._conn is not None:
+            try:
+                self._conn.send(('extensions', set(self.settings.devices)))
+            except OSError as exc:
+                logger.warning('cannot send the extensions to the reader: '
+                    '%s', exc)
 
     # writer ------------------------------------------------------------
     def process(self, timeout=0.5):
         """Write what arrived within ``timeout`` seconds (and any buffered
         updates); return the number written."""
         try:
-            self._add(self.updates.get(timeout=timeout))
+            self._add_all(self.updates.get(timeout=timeout))
         except queue.Empty:
             pass
         written = self._drain()
         self._status()
         return written
 
-    def _add(self, update):
-        self.pending.append(update)
-        if update.kind == 'ringing' and update.call.get(
-                'direction') == 'inbound':
-            self._to_pop.append(update)
+    def _add_all(self, updates):
+        "Buffer a list of updates the reader queued"
+        self.pending.extend(updates)
+        for update in updates:
+            if update.kind == 'ringing' and update.call.get(
+                    'direction') == 'inbound':
+                self._to_pop.append(update)
 
     def _pull(self):
         "Move what the reader queued to the buffer"
         while True:
             try:
-                self._add(self.updates.get_nowait())
+                self._add_all(self.updates.get_nowait())
             except queue.Empty:
                 break
 
@@ -395,13 +468,21 @@ class Listener:
             self.settings.region = settings.region
             self.cache.clear()
             self.tracker.extensions = set(self.settings.devices)
+            self._send_extensions()
         except Exception as exc:
             logger.warning('cannot reload the extensions: %s', exc)
 
     def close(self):
         self.stop.set()
+        if self._process is not None:
+            self._process_stop.set()
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.terminate()
         if self._reader:
             self._reader.join(timeout=5)
+        if self._conn is not None:
+            self._conn.close()
         self.states.put(('disconnected', 'listener stopped'))
         self._status_at = 0.0
         self._drain()

@@ -141,6 +141,11 @@ class AMIClient:
             if message.event is not None:
                 return message
 
+    @property
+    def buffered(self):
+        "Whether messages already read wait to be taken"
+        return bool(self._events or self._messages)
+
     def close(self):
         self.transport.close()
 
@@ -187,7 +192,7 @@ class Backoff:
 
 
 def follow(connect, handle, on_state=None, stop=None, backoff=None,
-        idle=1.0, keepalive=20.0):
+        idle=1.0, keepalive=20.0, flush=None):
     """Hold a session and hand every event to ``handle(event)``.
 
     ``connect()`` returns a logged-in :class:`AMIClient`. When the
@@ -195,7 +200,9 @@ def follow(connect, handle, on_state=None, stop=None, backoff=None,
     is called and the next attempt waits for the backoff delay;
     ``on_state('connected', banner)`` after each successful login. A Ping
     after ``keepalive`` idle seconds detects half-open connections. Runs
-    until ``stop`` (a :class:`threading.Event`) is set.
+    until ``stop`` (a :class:`threading.Event`) is set. ``flush()``, when
+    given, is called once the events of a read are handled and after each
+    ``idle`` seconds without one.
     """
     stop = stop or threading.Event()
     backoff = backoff or Backoff()
@@ -210,7 +217,7 @@ def follow(connect, handle, on_state=None, stop=None, backoff=None,
         backoff.reset()
         on_state('connected', client.banner)
         try:
-            _pump(client, handle, stop, idle, keepalive)
+            _pump(client, handle, stop, idle, keepalive, flush)
         except (AMIError, OSError) as exc:
             on_state('disconnected', str(exc))
             stop.wait(backoff.next())
@@ -218,14 +225,18 @@ def follow(connect, handle, on_state=None, stop=None, backoff=None,
             client.close()
 
 
-def _pump(client, handle, stop, idle, keepalive):
+def _pump(client, handle, stop, idle, keepalive, flush=None):
     quiet_since = time.monotonic()
     while not stop.is_set():
         event = client.next_event(idle)
         if event is None:
+            if flush:
+                flush()
             if time.monotonic() - quiet_since > keepalive:
                 client.ping()
                 quiet_since = time.monotonic()
             continue
         quiet_since = time.monotonic()
         handle(event)
+        if flush and not client.buffered:
+            flush()

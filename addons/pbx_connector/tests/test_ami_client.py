@@ -44,6 +44,67 @@ def test_parser_handles_split_packets_and_banner():
     assert messages[0]['Uniqueid'] == '1.1'
 
 
+def _pairs_of(text):
+    "The pairs of a packet's lines as the parser has always read them"
+    return [(k.strip(), v.strip()) if sep else ('Output', line)
+        for line in text.split('\n') if line
+        for k, sep, v in (line.partition(':'),)]
+
+
+@pytest.mark.parametrize('text', [
+        'Event: Newchannel\nUniqueid: 1.1\nLinkedid: 1.1',
+        'Event: X\nKey:no-space\nKEY: second\nkey : third',
+        'Event: X\n Padded: 1\nPadded: 2',
+        'Event: X\nTabbed\t: 1\nTabbed: 2',
+        'Event: X\nValue:   spaced  \nEmpty:\nOutput: a\nno colon line',
+        'Event: X\nÉvénement: é\nİ: dotted',
+        'Event: X\nA: 1:2:3\nB',
+        '\nEvent: X\nLast: z',
+        ])
+def test_message_lookups_match_its_pairs(text):
+    "A packet read from the wire finds a key in its text as in its pairs"
+    message = Message.from_text(text)
+    pairs = _pairs_of(text)
+    index = {}
+    for key, value in pairs:
+        index.setdefault(key.lower(), value)
+    keys = {k for k, _ in pairs} | {
+        'event', 'EVENT', 'key', 'Key ', 'padded', 'tabbed', 'output',
+        'Output', 'value', 'empty', 'missing', 'a', 'b', 'last', '',
+        'événement', 'i̇', 'A:1'}
+    for key in sorted(keys):
+        assert message.get(key, 'absent') == index.get(
+            key.lower(), 'absent'), key
+        assert (key in message) == (key.lower() in index), key
+    assert message.pairs == pairs
+    assert message.getall('Key') == [
+        v for k, v in pairs if k.lower() == 'key']
+
+
+def test_message_lookups_in_any_chunking():
+    "The same messages and values whatever the reads' sizes"
+    data = (b'Asterisk Call Manager/5.0.3\r\n'
+        + b''.join(encode([('Event', 'DialBegin'), ('Channel', f'PJSIP/t-{i}'),
+                    ('DestChannel', f'PJSIP/8001-{i}'), ('Linkedid', str(i)),
+                    ('CallerIDNum', f'1380000{i:04d}')])
+            for i in range(50))
+        + b'Response: Follows\r\nno colon\r\n\r\n')
+    expected = None
+    for size in (1, 7, 100, 4096):
+        parser = Parser()
+        messages = []
+        for i in range(0, len(data), size):
+            messages.extend(parser.feed(data[i:i + size]))
+        got = [(m.event, m.get('linkedid'), m['DestChannel'], m.pairs)
+            for m in messages[:-1]]
+        assert messages[-1].get('Output') == 'no colon'
+        if expected is None:
+            expected = got
+        assert got == expected
+    assert len(expected) == 50
+    assert expected[7][:3] == ('DialBegin', '7', 'PJSIP/8001-7')
+
+
 def test_login_originate_and_events():
     transport = FakeTransport(replies={
             'login': success, 'originate': success})

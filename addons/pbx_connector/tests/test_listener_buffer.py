@@ -37,7 +37,19 @@ def database_down(name):
 
 
 def database_up(name):
+    from trytond.transaction import Transaction
     _admin('ALTER DATABASE "%s" WITH ALLOW_CONNECTIONS true' % name)
+    # the pool tries again after a delay of its own: wait for it, as a
+    # listener started now would (or its service manager restarting it)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with Transaction().start(name, 0, readonly=True):
+                return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _setup(port):
