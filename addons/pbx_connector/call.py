@@ -76,6 +76,8 @@ class _Batch:
         self.finished = {}
         # the users of each employee, browsed once in the batch
         self.users = {}
+        # the rows of the pops whose inserts are deferred (publish_ahead)
+        self.deferred = None
         # E.164 of the raw numbers: kept with the listener's ids, the
         # pop ahead and the in-order batch normalise each number once
         self.numbers = self.cache.setdefault('numbers', {})
@@ -129,6 +131,19 @@ DISPOSITIONS = [
     ]
 # notifications of one user that res.notification shows in one bus message
 POP_MESSAGE_LINES = 4
+# the columns of the calls inserted by a screen pop, and of its
+# notifications
+POP_COLUMNS = [
+    ('server', 'integer'), ('company', 'integer'),
+    ('direction', 'varchar'), ('state', 'varchar'),
+    ('start', 'timestamp'), ('linkedid', 'varchar'),
+    ('uniqueid', 'varchar'), ('number', 'varchar'),
+    ('party', 'integer'), ('extension', 'integer'),
+    ('employee', 'integer'), ('screen_popped', 'boolean'),
+    ]
+NOTIFICATION_COLUMNS = [('user', 'integer'), ('label', 'varchar'),
+    ('description', 'varchar'), ('icon', 'varchar'),
+    ('model', 'varchar'), ('records', 'varchar')]
 CDR_DISPOSITIONS = {
     'ANSWERED': 'answered', 'BUSY': 'busy', 'NO ANSWER': 'no_answer',
     'FAILED': 'failed', 'CONGESTION': 'failed',
@@ -822,6 +837,53 @@ class Call(ModelSQL, ModelView):
         return [c.id for c in popped]
 
     @classmethod
+    def publish_ahead(cls, server, updates, cache=None, unwritten=None):
+        """``pop_ahead`` in two steps, where there is a bus (PostgreSQL):
+        the caller's transaction only reads what the pops show and sends
+        their bus messages; the calls (with ids reserved now, as their
+        notifications name them) and the notifications are returned, to be
+        inserted by ``write_popped`` in a transaction of the caller's
+        choosing — in a burst, once no call waits for its pop, and before
+        any other update of these calls is applied (their ``ringing``
+        update finds them popped). The pops of a burst then wait for no
+        insert: the calls cost three times the reads and messages.
+
+        ``unwritten`` ({user id: count}) are the notifications of earlier
+        pops not written yet, counted in the messages' unread count.
+        Returns the popped calls' ids and the rows to write."""
+        batch = _Batch(cache)
+        batch.deferred = {'calls': [], 'notifications': [],
+            'unwritten': unwritten or {}}
+        token = _batch.set(batch)
+        try:
+            records = cls._pop_records(server, updates, batch)
+            popped = (cls.screen_pops(records, batch.employee_users)
+                if records else [])
+        finally:
+            _batch.reset(token)
+        # the calls of users no longer found are written all the same:
+        # they are marked as handled, as pop_ahead inserts them
+        return [c.id for c in popped], {
+            'calls': batch.deferred['calls'],
+            'notifications': batch.deferred['notifications'],
+            }
+
+    @classmethod
+    def write_popped(cls, writes):
+        """Insert the calls and notifications that ``publish_ahead``
+        returned (PostgreSQL)"""
+        Notification = Pool().get('res.notification')
+        if writes['calls']:
+            insert_arrays(cls._table, [('id', 'integer')] + POP_COLUMNS,
+                writes['calls'], ['id'])
+        if writes['notifications']:
+            ids = [r[0] for r in insert_arrays(Notification._table,
+                    NOTIFICATION_COLUMNS + [('unread', 'boolean')],
+                    [[v[c] for c, _ in NOTIFICATION_COLUMNS] + [True]
+                        for v in writes['notifications']], ['id'])]
+            Transaction().create_records[Notification.__name__].extend(ids)
+
+    @classmethod
     def _pop_records(cls, server, updates, batch):
         "The calls to pop, in the database, marked as popped"
         table = cls.__table__()
@@ -896,16 +958,21 @@ class Call(ModelSQL, ModelView):
                     cache.get(cls.__name__, {}).pop(id_, None)
         ids = {}
         database = Transaction().database
-        if new and database.has_returning() and backend.name == 'postgresql':
+        deferred = batch.deferred
+        if new and deferred is not None:
+            # inserted later by write_popped, with the ids reserved now
+            reserved = database.nextid(
+                Transaction().connection, cls._table, count=len(new))
+            if len(new) == 1:
+                reserved = [reserved]
+            for id_, row in zip(reserved, new):
+                ids[row[5]] = id_
+                deferred['calls'].append([id_] + row)
+        elif new and database.has_returning() and (
+                backend.name == 'postgresql'):
             # values valid by construction, as below
-            ids.update(insert_arrays(cls._table, [
-                        ('server', 'integer'), ('company', 'integer'),
-                        ('direction', 'varchar'), ('state', 'varchar'),
-                        ('start', 'timestamp'), ('linkedid', 'varchar'),
-                        ('uniqueid', 'varchar'), ('number', 'varchar'),
-                        ('party', 'integer'), ('extension', 'integer'),
-                        ('employee', 'integer'), ('screen_popped', 'boolean'),
-                        ], new, ['linkedid', 'id']))
+            ids.update(insert_arrays(cls._table, POP_COLUMNS, new,
+                    ['linkedid', 'id']))
         elif new:
             columns = [table.server, table.company, table.direction,
                 table.state, table.start, table.linkedid, table.uniqueid,
@@ -941,12 +1008,19 @@ class Call(ModelSQL, ModelView):
             _transaction_cache=transaction.get_cache(),
             _local_cache=local_cache(cls, transaction))
         employees = {}
-        for _, v in values:
+        records = cls.browse(popped)
+        for linkedid, v in values:
             if v['employee'] not in employees:
                 employees[v['employee']] = Employee(v['employee'])
             v['employee'] = employees[v['employee']]
-        return cls.browse(popped) + [cls(ids[l], **shared, **v)
-            for l, v in values]
+            # the values of the record set as the ORM keeps them (a record
+            # of the fields' values), without the many2one setters: the
+            # instances are read, not saved
+            record = cls(ids[linkedid], **shared)
+            record._values = cls._record(**v)
+            records.append(record)
+        return records
+
     @classmethod
     def screen_pop(cls, call):
         """Notify the rep whose extension rings: a res.notification, sent to
@@ -1029,9 +1103,16 @@ class Call(ModelSQL, ModelView):
         vlist = [v for values in rounds for v in values]
         if not vlist:
             return []
-        columns = [('user', 'integer'), ('label', 'varchar'),
-            ('description', 'varchar'), ('icon', 'varchar'),
-            ('model', 'varchar'), ('records', 'varchar')]
+        batch = _batch.get()
+        deferred = batch.deferred if batch is not None else None
+        if deferred is not None:
+            # inserted later by write_popped: counted in the messages
+            deferred['notifications'].extend(vlist)
+            extra = collections.Counter(deferred['unwritten'])
+            extra.update(v['user'] for v in vlist)
+            cls._publish_pops(rounds, extra)
+            return []
+        columns = NOTIFICATION_COLUMNS
         ids = [r[0] for r in insert_arrays(Notification._table,
                 columns + [('unread', 'boolean')],
                 [[v[c] for c, _ in columns] + [True] for v in vlist],
@@ -1041,8 +1122,9 @@ class Call(ModelSQL, ModelView):
         return ids
 
     @classmethod
-    def _publish_pops(cls, rounds):
-        "Publish each round of notifications as res.notification does"
+    def _publish_pops(cls, rounds, extra=None):
+        """Publish each round of notifications as res.notification does;
+        ``extra`` ({user: count}): unread notifications not inserted yet"""
         Notification = Pool().get('res.notification')
         table = Notification.__table__()
         cursor = Transaction().connection.cursor()
@@ -1053,6 +1135,9 @@ class Call(ModelSQL, ModelView):
                     where=table.user.in_(list(sub)) & table.unread,
                     group_by=[table.user]))
             counts.update(cursor)
+        for user, count in (extra or {}).items():
+            counts[user] = counts.get(user, 0) + count
+
         def shorten(text):
             # textwrap.shorten as res.notification, which only changes
             # the white space of a short text

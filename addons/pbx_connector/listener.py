@@ -41,6 +41,8 @@ from .ami.client import follow
 logger = logging.getLogger('pbx_connector.listener')
 
 POISON_ATTEMPTS = 5
+# linkedids of the calls popped ahead kept to pop none twice
+PUBLISHED_KEPT = 10000
 # seconds a thread holds the interpreter lock when another waits
 SWITCH_INTERVAL = 0.0005
 
@@ -61,7 +63,8 @@ class Listener:
     def __init__(self, database, server_id, user=0, spool=None,
             language=None, backoff=None, idle=1.0, heartbeat=1.0,
             transport=TCPTransport, batch_size=100, pop_size=200,
-            busy_batch_size=12, busy_seconds=0.25, reader='process'):
+            busy_batch_size=12, busy_seconds=0.25, reader='process',
+            pop_quiet=0.02, pop_quiet_max=1.0):
         self.database, self.server_id, self.user = database, server_id, user
         self.spool, self.language = spool, language
         self.backoff = backoff or Backoff()
@@ -72,7 +75,15 @@ class Listener:
         self.stop = threading.Event()
         self.updates = queue.Queue()
         self.pending = collections.deque()
-        self._to_pop = []
+        # ringing updates to pop ahead of the in-order batches: the
+        # tracker's, and the reader process's hints (ami.reader)
+        self._to_pop = collections.deque()
+        # the linkedids of the calls popped ahead lately, not popped twice
+        self._published = collections.OrderedDict()
+        # the rows of the pops whose inserts are deferred
+        # (Call.publish_ahead), written before any in-order batch
+        self._pop_writes = []
+        self._write_attempts = 0
         # extension of each device, users of each employee: ids kept
         # between transactions, forgotten when the extensions are reloaded
         self.cache = {}
@@ -82,6 +93,9 @@ class Listener:
         self.busy_batch_size, self.busy_seconds = (
             busy_batch_size, busy_seconds)
         self._popped_at = float('-inf')
+        # the rows of the pops are written once no call rang for pop_quiet
+        # seconds, pop_quiet_max seconds after the first at the latest
+        self.pop_quiet, self.pop_quiet_max = pop_quiet, pop_quiet_max
         self._careful = 0
         self.states = queue.Queue()
         self.state, self.error = 'unknown', None
@@ -151,17 +165,44 @@ class Listener:
 
     def pop_ahead(self, updates):
         """Pop the calls of ``ringing`` updates in a transaction of their
-        own, ahead of the in-order batches (``Call.pop_ahead``)"""
+        own, ahead of the in-order batches: where there is a bus, only the
+        messages go out (``Call.publish_ahead``) and the calls and
+        notifications are kept for ``write_popped``; otherwise
+        ``Call.pop_ahead``"""
         from trytond.pool import Pool
         with self.transaction() as transaction:
             pool = Pool()
             Call = pool.get('pbx.call')
             server = self._server()
+            values = [(u.kind, u.call, u.timestamp, u.data) for u in updates]
             with self._company_context(server):
-                Call.pop_ahead(server, [
-                        (u.kind, u.call, u.timestamp, u.data)
-                        for u in updates], cache=self.cache)
+                if transaction.database.has_channel():
+                    _, writes = Call.publish_ahead(server, values,
+                        cache=self.cache, unwritten=self._unwritten())
+                else:
+                    writes = None
+                    Call.pop_ahead(server, values, cache=self.cache)
             transaction.commit()
+        if writes and (writes['calls'] or writes['notifications']):
+            writes['at'] = time.monotonic()
+            self._pop_writes.append(writes)
+
+    def _unwritten(self):
+        "{user: count} of the notifications popped but not written yet"
+        return collections.Counter(n['user'] for w in self._pop_writes
+            for n in w['notifications'])
+
+    def write_popped(self):
+        "Insert the calls and notifications of the pops published ahead"
+        from trytond.pool import Pool
+        writes = {'calls': [], 'notifications': []}
+        for w in self._pop_writes:
+            for key in writes:
+                writes[key].extend(w[key])
+        with self.transaction() as transaction:
+            Pool().get('pbx.call').write_popped(writes)
+            transaction.commit()
+        self._pop_writes = []
 
     def _run_tasks(self, tasks):
         """Run the queue tasks an update made (batch dialing's Originate)
@@ -179,8 +220,8 @@ class Listener:
             Server.set_status(self.server_id, state=self.state,
                 error=self.error,
                 last_event=to_datetime(self.last_event),
-                buffered=len(self.pending) + sum(
-                    map(len, list(self.updates.queue))),
+                buffered=len(self.pending) + sum(len(u) for a, u in
+                    list(self.updates.queue) if not a),
                 disconnected_at=to_datetime(self.disconnected_at),
                 disconnections=self.disconnections)
             transaction.commit()
@@ -195,7 +236,7 @@ class Listener:
         self.last_event = time.time()
         updates = self.tracker.feed(event)
         if updates:
-            self.updates.put(updates)
+            self.updates.put((False, updates))
 
     def on_state(self, state, info):
         if state == 'disconnected' and self.state_seen == 'connected':
@@ -255,7 +296,11 @@ class Listener:
                     if last_event:
                         self.last_event = last_event
                     if updates:
-                        self.updates.put([CallUpdate(*u) for u in updates])
+                        self.updates.put(
+                            (False, [CallUpdate(*u) for u in updates]))
+                elif message[0] == 'ahead':
+                    self.updates.put(
+                        (True, [CallUpdate(*u) for u in message[1]]))
                 elif message[0] == 'state':
                     self.on_state(*message[1:])
                 continue
@@ -284,17 +329,23 @@ class Listener:
     def process(self, timeout=0.5):
         """Write what arrived within ``timeout`` seconds (and any buffered
         updates); return the number written."""
+        if self._pop_writes:
+            # wake up to write them once the calls stop ringing
+            timeout = min(timeout, max(0.001,
+                    self.pop_quiet - (time.monotonic() - self._popped_at)))
         try:
-            self._add_all(self.updates.get(timeout=timeout))
+            self._add_all(*self.updates.get(timeout=timeout))
         except queue.Empty:
             pass
         written = self._drain()
         self._status()
         return written
 
-    def _add_all(self, updates):
-        "Buffer a list of updates the reader queued"
-        self.pending.extend(updates)
+    def _add_all(self, ahead, updates):
+        """Buffer a list of updates the reader queued; ``ahead``: ringing
+        updates to pop, which the tracker's updates will bring in order"""
+        if not ahead:
+            self.pending.extend(updates)
         for update in updates:
             if update.kind == 'ringing' and update.call.get(
                     'direction') == 'inbound':
@@ -304,7 +355,7 @@ class Listener:
         "Move what the reader queued to the buffer"
         while True:
             try:
-                self._add_all(self.updates.get_nowait())
+                self._add_all(*self.updates.get_nowait())
             except queue.Empty:
                 break
 
@@ -327,12 +378,15 @@ class Listener:
             return 0
         while True:
             self._pull()
-            if not self.pending:
+            if not (self.pending or self._to_pop or self._pop_writes):
                 break
-            pops = self._to_pop[:self.pop_size]
-            del self._to_pop[:self.pop_size]
             if self._careful:
-                pops = self._to_pop = []
+                self._to_pop.clear()
+            pops = []
+            while self._to_pop and len(pops) < self.pop_size:
+                update = self._to_pop.popleft()
+                if update.call.get('linkedid') not in self._published:
+                    pops.append(update)
             if pops:
                 try:
                     self.pop_ahead(pops)
@@ -347,9 +401,25 @@ class Listener:
                         0.1 * 2 ** (self._attempts + 1), 5)
                     self._save_spool()
                     break
+                for update in pops:
+                    self._published[update.call.get('linkedid')] = True
+                while len(self._published) > PUBLISHED_KEPT:
+                    self._published.popitem(last=False)
                 self._popped_at = time.monotonic()
                 # more calls may have rung meanwhile: they pop first
                 continue
+            if self._pop_writes:
+                # while calls keep ringing (a pop less than pop_quiet
+                # seconds ago) their pops go first, up to a bound; the
+                # writes go before any in-order update: those of these
+                # calls must find them popped
+                if self._writes_wait():
+                    break
+                if not self._write_popped():
+                    break
+                continue
+            if not self.pending:
+                break
             if self._careful:
                 size = 1
             elif time.monotonic() - self._popped_at < self.busy_seconds:
@@ -372,6 +442,40 @@ class Listener:
         if written or not self.pending:
             self._save_spool()
         return written
+
+    def _writes_wait(self):
+        "Whether the deferred rows of the pops may wait for more pops"
+        now = time.monotonic()
+        return (now - self._popped_at < self.pop_quiet
+            and now - self._pop_writes[0]['at'] < self.pop_quiet_max
+            and sum(len(w['calls']) for w in self._pop_writes)
+            < self.pop_size * 10)
+
+    def _write_popped(self):
+        """Write the deferred rows of the pops; on failure, try again
+        after a backoff. Rows that keep failing while the database answers
+        are dropped (logged): those calls are written and popped again by
+        their in-order updates."""
+        try:
+            self.write_popped()
+        except Exception as exc:
+            self._write_attempts += 1
+            if (self._write_attempts >= POISON_ATTEMPTS
+                    and self._database_answers()):
+                logger.error('cannot write the calls of %d pops; they are '
+                    'written in order', sum(len(w['calls'])
+                        for w in self._pop_writes), exc_info=exc)
+                self._pop_writes = []
+                self._published.clear()
+                self._write_attempts = 0
+                return True
+            logger.warning('cannot write the calls of %d pops: %s',
+                sum(len(w['calls']) for w in self._pop_writes), exc)
+            self._retry_at = time.monotonic() + min(
+                0.1 * 2 ** self._write_attempts, 5)
+            return False
+        self._write_attempts = 0
+        return True
 
     def _failed(self, update, exc):
         self._attempts += 1

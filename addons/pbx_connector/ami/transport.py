@@ -9,7 +9,8 @@ class Transport:
     """A connected byte stream.
 
     ``read(timeout)`` returns the next bytes, ``b''`` once the peer closed
-    the stream, and raises ``TimeoutError`` when nothing came in time.
+    the stream, and raises ``TimeoutError`` when nothing came in time
+    (with a timeout of 0, it may raise ``BlockingIOError`` instead).
     """
 
     def write(self, data):
@@ -29,8 +30,11 @@ class TCPTransport(Transport):
         self.sock = socket.create_connection(
             (host, port), timeout=connect_timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.write_timeout = connect_timeout
 
     def write(self, data):
+        # a read may have left the socket non-blocking (timeout 0)
+        self.sock.settimeout(self.write_timeout)
         self.sock.sendall(data)
 
     def read(self, timeout):

@@ -3,6 +3,9 @@
 """Screen pops ahead of the in-order updates: one pop per call, the call
 written once and marked as popped, masked numbers, on both backends."""
 import unittest
+from unittest.mock import patch
+
+import pytest
 
 from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
@@ -15,11 +18,13 @@ from ..ami.protocol import Message
 from .ami_peer import ScriptedPeer
 
 
-class PopAheadTestCase(unittest.TestCase):
-    "Screen pops ahead of the in-order updates"
+class _Calls:
+    "A call center and the updates of inbound calls"
 
     @classmethod
     def setUpClass(cls):
+        # a database left by a test before (test_bus commits its calls)
+        drop_db()
         activate_module('pbx_connector')
 
     @classmethod
@@ -67,6 +72,10 @@ class PopAheadTestCase(unittest.TestCase):
     @staticmethod
     def _ringing(updates):
         return [u for u in updates if u[0] == 'ringing']
+
+
+class PopAheadTestCase(_Calls, unittest.TestCase):
+    "Screen pops ahead of the in-order updates"
 
     @with_transaction()
     def test_pop_ahead_then_in_order(self):
@@ -145,6 +154,62 @@ class PopAheadTestCase(unittest.TestCase):
         pop, = Notification.search([], order=[('id', 'DESC')], limit=1)
         self.assertIn('139****2222', pop.label)
         self.assertNotIn('13900002222', pop.label)
+
+
+# the bus and the reserved ids: PostgreSQL only (the SQLite pass deselects
+# it, see conftest.py)
+@pytest.mark.postgresql
+class PublishAheadTestCase(_Calls, unittest.TestCase):
+    "Screen pops published first, their calls written afterwards"
+
+    @with_transaction()
+    def test_publish_write_then_in_order(self):
+        "The messages go out first, the rows follow, nothing pops twice"
+        pool = Pool()
+        Call = pool.get('pbx.call')
+        Notification = pool.get('res.notification')
+        company, server, user, customer = self._setup()
+        updates = self._updates('13798312311', '13900001111')
+        sent = []
+        with set_company(company), patch.object(Call, '_publish_all',
+                    classmethod(lambda cls, messages: sent.extend(
+                            messages))):
+            cache = {}
+            popped, writes = Call.publish_ahead(server,
+                self._ringing(updates), cache, unwritten={user.id: 3})
+            self.assertEqual(len(popped), 2)
+            # nothing inserted yet
+            self.assertEqual(Call.search([]), [])
+            self.assertEqual(Notification.search([]), [])
+            (channel, message), = sent
+            self.assertEqual(channel, f'notification:{user.id}')
+            # 3 notifications popped before and not written, 2 now
+            self.assertEqual(message['count'], 5)
+            self.assertEqual(message['content'], [
+                    'Incoming call: 张三 +8613798312311',
+                    'Incoming call from a new number +8613900001111\n'
+                    'Click to create the customer from the call.'])
+            Call.write_popped(writes)
+            calls = Call.search([], order=[('id', 'ASC')])
+            self.assertEqual([c.id for c in calls], popped)
+            self.assertEqual([(c.state, c.party, c.screen_popped)
+                    for c in calls],
+                [('ringing', customer, True), ('ringing', None, True)])
+            # the tracker's ringing updates come later: no second pop
+            self.assertEqual(
+                Call.pop_ahead(server, self._ringing(updates), cache), [])
+            Call.ami_updates(server, updates, cache=cache)
+        self.assertEqual(len(sent), 1)
+        calls = Call.search([], order=[('id', 'ASC')])
+        self.assertEqual([c.id for c in calls], popped)
+        self.assertEqual(
+            [(c.state, c.disposition) for c in calls],
+            [('ended', 'answered')] * 2)
+        pops = Notification.search([], order=[('id', 'ASC')])
+        self.assertEqual([(n.user, n.model, n.records, n.unread)
+                for n in pops], [
+                (user, 'party.party', str([customer.id]), True),
+                (user, 'pbx.call', str([calls[1].id]), True)])
 
 
 class _masked:
