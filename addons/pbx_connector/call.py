@@ -520,12 +520,13 @@ class Call(ModelSQL, ModelView):
 
     @classmethod
     def _normalized(cls, number, server):
+        region = server.region
         batch = _batch.get()
         if batch is None:
-            return cls.normalize(number, server.region)
-        key = (number, server.region)
+            return cls.normalize(number, region)
+        key = (number, region)
         if key not in batch.numbers:
-            batch.numbers[key] = cls.normalize(number, server.region)
+            batch.numbers[key] = cls.normalize(number, region)
         return batch.numbers[key]
 
     @classmethod
@@ -1053,6 +1054,12 @@ class Call(ModelSQL, ModelView):
                 by_user[user.id].append(call)
             if users:
                 popped.append(call)
+        # read once a call: a field of a record costs a few calls
+        targets = {}
+        for call in popped:
+            party = call.party
+            targets[call] = (('party.party', str([party.id])) if party
+                else (cls.__name__, str([call.id])))
         texts = {}
         for user, user_calls in by_user.items():
             with Transaction().set_user(user), \
@@ -1068,15 +1075,14 @@ class Call(ModelSQL, ModelView):
                 if i == len(rounds):
                     rounds.append([])
                 label, description = texts[user, call.id]
+                model, records = targets[call]
                 rounds[i].append({
                         'user': user,
                         'label': label[:250],
                         'description': description[:250],
                         'icon': 'tryton-public',
-                        'model': ('party.party' if call.party
-                            else cls.__name__),
-                        'records': str([
-                                call.party.id if call.party else call.id]),
+                        'model': model,
+                        'records': records,
                         })
         cls._create_notifications(rounds)
         return popped
@@ -1179,9 +1185,11 @@ class Call(ModelSQL, ModelView):
                         'message': message,
                         }, cls=JSONEncoder, separators=(',', ':')))
         cursor = transaction.connection.cursor()
+        # the payloads as one JSON array: psycopg escapes a text[] item by
+        # item in Python
         cursor.execute('SELECT count(pg_notify(%s, p)) '
-            'FROM unnest(%s::text[]) AS p',
-            (Bus._channel, payloads))
+            'FROM json_array_elements_text(%s::json) AS p',
+            (Bus._channel, json.dumps(payloads, separators=(',', ':'))))
 
     @classmethod
     def screen_pop_texts(cls, calls):
@@ -1190,10 +1198,12 @@ class Call(ModelSQL, ModelView):
         ``screen_pops_lines``, read for all of them at once"""
         Party = Pool().get('party.party')
         full = cls.may_see_full_numbers()
+        # the fields of each call read once
+        values = [(c, c.id, c.number, c.party) for c in calls]
         # browsed together: the parties are read with one query
-        party_ids = list({c.party.id for c in calls if c.party})
+        party_ids = list({p.id for _, _, _, p in values if p})
         parties = dict(zip(party_ids, Party.browse(party_ids)))
-        lines = cls.screen_pops_lines([c for c in calls if c.party],
+        lines = cls.screen_pops_lines([c for c, _, _, p in values if p],
             parties)
         # the translated texts once for all the calls (gettext without
         # variables returns the text to format)
@@ -1201,19 +1211,19 @@ class Call(ModelSQL, ModelView):
         unknown = gettext('pbx_connector.msg_pop_unknown')
         hint = gettext('pbx_connector.msg_pop_unknown_hint')
         texts = {}
-        for call in calls:
-            number = call.number or ''
+        for call, id_, number, party in values:
+            number = number or ''
             if not full:
                 number = cls.mask(number) if number else number
-            if call.party:
+            if party:
                 label = known % {
-                    'party': parties[call.party.id].rec_name,
+                    'party': parties[party.id].rec_name,
                     'number': number,
                     }
                 # a notification's description is a one-line Char
-                texts[call.id] = label, ' | '.join(lines.get(call.id, []))
+                texts[id_] = label, ' | '.join(lines.get(id_, []))
             else:
-                texts[call.id] = unknown % {'number': number}, hint
+                texts[id_] = unknown % {'number': number}, hint
         return texts
 
     def screen_pop_text(self):

@@ -25,13 +25,15 @@ themselves. The times are read from the one monotonic clock of the
 machine (``time.perf_counter``, CLOCK_MONOTONIC on Linux), which every
 process shares. ``--in-process`` runs the peer and the watcher as threads
 of the main process instead, sharing its interpreter lock, as the bench
-did before 2026-12-02. Before each measured run the listener pops
+did before 2026-12-02. The listener reads the AMI stream in a process of
+its own, as ``pbx-listener`` does (``--reader thread``: in a thread of
+its process, as before 2026-12-02). Before each measured run the listener pops
 ``WARMUP`` (10) calls, not measured, as a listener in service has: the
 first transactions of a process fill Tryton's caches (about 250 ms).
 The load average of the machine is printed with the figures.
 
     .venv/bin/python bench/pbx/run.py [--calls 1000] [--rate 20]
-        [--paced 200] [--reps 1] [--in-process]
+        [--paced 200] [--reps 1] [--in-process] [--reader thread]
 """
 import argparse
 import json
@@ -247,12 +249,12 @@ class BusWatcher:
 
 
 def run_listener(peer, server_id, count, first, reps, rate=None,
-        in_process=False):
+        in_process=False, reader='process'):
     from trytond.tests.test_tryton import DB_NAME
     from pbx_connector.ami import Backoff
     from pbx_connector.listener import Listener
     listener = Listener(DB_NAME, server_id, backoff=Backoff(0.05, 0.5),
-        idle=0.05, heartbeat=1.0)
+        idle=0.05, heartbeat=1.0, reader=reader)
     listener.start_reader()
     assert peer.wait_logged_in(1)
     # let the status of the connection be written before the calls come
@@ -298,6 +300,9 @@ def main():
         help="extensions the calls ring, in turn (default 1)")
     parser.add_argument('--in-process', action='store_true',
         help="peer and bus watcher as threads of the listener's process")
+    parser.add_argument('--reader', choices=['process', 'thread'],
+        default='process', help="where the listener reads the AMI stream "
+        "(default: a process of its own, as pbx-listener)")
     args = parser.parse_args()
     load = os.getloadavg()
     prepare()
@@ -316,7 +321,7 @@ def main():
             base_rate, base_lat = baseline(peer, count,
                 first - 100000000, args.reps, rate)
             rate_, lat = run_listener(peer, cc.server.id, count, first,
-                args.reps, rate, args.in_process)
+                args.reps, rate, args.in_process, args.reader)
             runs.append((name, count, base_rate, base_lat, rate_, lat))
     finally:
         peer.close()
@@ -324,7 +329,8 @@ def main():
         else 'processes of their own')
     print(f'calls: {args.calls} inbound in a burst, {args.paced} paced; '
         f'8 AMI events each, {args.reps} extension(s); PostgreSQL {DB}; '
-        f'peer and bus watcher in {where}')
+        f'peer and bus watcher in {where}; AMI reader in a '
+        f'{args.reader} of the listener')
     print(f'load average at start: {load[0]:.2f} {load[1]:.2f} '
         f'{load[2]:.2f}; at end: '
         + ' '.join(f'{v:.2f}' for v in os.getloadavg())
