@@ -85,7 +85,8 @@ class Listener:
         self._pop_writes = []
         self._write_attempts = 0
         # extension of each device, users of each employee: ids kept
-        # between transactions, forgotten when the extensions are reloaded
+        # between transactions, read anew when the extensions are
+        # reloaded (load_settings)
         self.cache = {}
         self.batch_size, self.pop_size = batch_size, pop_size
         # while calls keep ringing (a pop within busy_seconds) the in-order
@@ -138,10 +139,15 @@ class Listener:
     def load_settings(self):
         from trytond.pool import Pool
         with self.transaction(readonly=True):
-            server = Pool().get('pbx.server')(self.server_id)
-            return Settings(server.host, server.port, server.username,
+            pool = Pool()
+            server = pool.get('pbx.server')(self.server_id)
+            settings = Settings(server.host, server.port, server.username,
                 server.secret, server.listener_devices(),
                 server.company.id, server.region)
+            # the extensions and users read for all the reps at once, not
+            # by the first pop of each rep
+            self.cache = pool.get('pbx.call').listener_cache(server)
+            return settings
 
     def write(self, update):
         "Apply one update in its own transaction"
@@ -302,6 +308,9 @@ class Listener:
                     self.updates.put(
                         (True, [CallUpdate(*u) for u in message[1]]))
                 elif message[0] == 'state':
+                    if message[1] == 'connected':
+                        # the delay before replacing a reader that ended
+                        self.backoff.reset()
                     self.on_state(*message[1:])
                 continue
             self._process.join(5)
@@ -312,10 +321,15 @@ class Listener:
             logger.error('the AMI reader process ended (exit code %s); '
                 'starting another', self._process.exitcode)
             self.on_state('disconnected', 'reader process ended')
-            if self.stop.wait(self.backoff.next()):
-                return
             self._conn.close()
-            self._start_process()
+            while True:
+                if self.stop.wait(self.backoff.next()):
+                    return
+                try:
+                    self._start_process()
+                    break
+                except Exception:
+                    logger.exception('cannot start the AMI reader process')
 
     def _send_extensions(self):
         if self._conn is not None:
@@ -363,7 +377,11 @@ class Listener:
         """Write the buffer in order, ``batch_size`` updates a transaction.
 
         Before each batch the calls that started ringing since the last one
-        are popped in transactions of their own (``pop_size`` calls each):
+        (the reader's hints and the tracker's ``ringing`` updates; a call
+        popped once is not popped again) are popped in transactions of
+        their own (``pop_size`` calls each) and, where there is a bus,
+        their calls and notifications are written once no call rang for
+        ``pop_quiet`` seconds, before the next in-order batch:
         in a burst a screen pop waits for at most one batch, not for the
         backlog (the batches wait while calls keep ringing), and while
         calls keep ringing (a pop less than ``busy_seconds`` ago) a batch
@@ -570,7 +588,6 @@ class Listener:
             self.settings.devices = settings.devices
             self.settings.company = settings.company
             self.settings.region = settings.region
-            self.cache.clear()
             self.tracker.extensions = set(self.settings.devices)
             self._send_extensions()
         except Exception as exc:
@@ -589,6 +606,8 @@ class Listener:
             self._conn.close()
         self.states.put(('disconnected', 'listener stopped'))
         self._status_at = 0.0
+        # the calls of the last pops are written now
+        self._popped_at = float('-inf')
         self._drain()
         self._status()
 

@@ -7,6 +7,7 @@ import datetime as dt
 from sql import Column, Literal, Null, Window
 from sql.functions import RowNumber
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
@@ -63,7 +64,9 @@ class Call(metaclass=PoolMeta):
     @classmethod
     def screen_pops_lines(cls, calls, parties):
         """Stage and owner, the last 3 follow-ups and the 2 next open
-        reminders of each caller: three queries for all the calls"""
+        reminders of each caller: four queries for all the calls (the
+        stages and owners, the follow-ups, the reminders, the owners'
+        names), the translated texts once"""
         pool = Pool()
         Party = pool.get('party.party')
         lines = super().screen_pops_lines(calls, parties)
@@ -72,26 +75,52 @@ class Call(metaclass=PoolMeta):
             return lines
         stages = dict(Party.fields_get(['crm_stage'])['crm_stage'][
                 'selection'])
+        crm = cls._pop_stages(party_ids)
         followups = cls._pop_followups(party_ids)
         reminders = cls._pop_reminders(party_ids)
+        # gettext without variables returns the text to format
+        stage_text = gettext('pbx_connector.msg_pop_stage')
+        followup_text = gettext('pbx_connector.msg_pop_followup')
+        reminder_text = gettext('pbx_connector.msg_pop_reminder')
         for call in calls:
             if not call.party:
                 continue
-            party = parties[call.party.id]
-            lines[call.id].append(gettext('pbx_connector.msg_pop_stage',
-                    stage=stages.get(party.crm_stage) or '-',
-                    owner=party.crm_owner.rec_name if party.crm_owner
-                    else '-'))
-            for date, content in followups.get(party.id, []):
-                lines[call.id].append(gettext(
-                        'pbx_connector.msg_pop_followup',
-                        date=date.strftime('%m-%d') if date else '',
-                        content=(content or '')[:40]))
-            for date in reminders.get(party.id, []):
-                lines[call.id].append(gettext(
-                        'pbx_connector.msg_pop_reminder',
-                        date=date.isoformat()))
+            party = call.party.id
+            stage, owner = crm.get(party, (None, None))
+            lines[call.id].append(stage_text % {
+                    'stage': stages.get(stage) or '-',
+                    'owner': owner or '-',
+                    })
+            for date, content in followups.get(party, []):
+                lines[call.id].append(followup_text % {
+                        'date': date.strftime('%m-%d') if date else '',
+                        'content': (content or '')[:40],
+                        })
+            for date in reminders.get(party, []):
+                lines[call.id].append(reminder_text % {
+                        'date': date.isoformat(),
+                        })
         return lines
+
+    @classmethod
+    def _pop_stages(cls, party_ids):
+        """{party: (stage, owner's name)}: read with one query, without
+        instantiating the parties (reading a party reads all its fields)"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Employee = pool.get('company.employee')
+        party = Party.__table__()
+        cursor = Transaction().connection.cursor()
+        found = {}
+        for sub in grouped_slice(party_ids, backend.MAX_QUERY_PARAMS):
+            cursor.execute(*party.select(
+                    party.id, party.crm_stage, party.crm_owner,
+                    where=party.id.in_(list(sub))))
+            found.update((p, (s, o)) for p, s, o in cursor)
+        # the owners are few: their names as Tryton gives them
+        owner_ids = list({o for _, o in found.values() if o is not None})
+        names = {e.id: e.rec_name for e in Employee.browse(owner_ids)}
+        return {p: (s, names.get(o)) for p, (s, o) in found.items()}
 
     @classmethod
     def _pop_followups(cls, party_ids, limit=3):
@@ -131,7 +160,7 @@ class Call(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         rank = RowNumber(window=Window([table.party], order_by=order))
         found = collections.defaultdict(list)
-        for sub in grouped_slice(party_ids):
+        for sub in grouped_slice(party_ids, backend.MAX_QUERY_PARAMS):
             ranked = table.select(table.party, *columns,
                 rank.as_('pop_rank'),
                 where=table.party.in_(list(sub)) & where)

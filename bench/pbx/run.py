@@ -33,7 +33,12 @@ first transactions of a process fill Tryton's caches (about 250 ms).
 The load average of the machine is printed with the figures.
 
     .venv/bin/python bench/pbx/run.py [--calls 1000] [--rate 20]
-        [--paced 200] [--reps 1] [--in-process] [--reader thread]
+        [--paced 200] [--reps 1] [--known 0.5] [--in-process]
+        [--reader thread]
+
+``--known`` activates telesales_pipeline and makes that share of the
+callers customers with three follow-ups and an open reminder, whose pops
+show the stage, the owner, the follow-ups and the reminder.
 """
 import argparse
 import json
@@ -53,7 +58,7 @@ DB = os.environ.get('CRM_BENCH_DB', 'bench_pbx')
 WARMUP = 10
 
 
-def prepare():
+def prepare(telesales=False):
     os.environ['TRYTOND_DATABASE_URI'] = PG
     os.environ['DB_NAME'] = DB
     os.environ.setdefault('DB_CACHE', PG)
@@ -61,7 +66,48 @@ def prepare():
     config.set('database', 'uri', PG)
     from trytond.modules.company.tests.tools import create_company
     from trytond.tests.tools import activate_modules
-    return activate_modules('pbx_connector', create_company)
+    modules = ['pbx_connector'] + (['telesales_pipeline'] if telesales
+        else [])
+    return activate_modules(modules, create_company)
+
+
+def known_callers(cc, numbers):
+    """telesales_pipeline's customers for ``numbers``: a mobile phone, 3
+    follow-ups and an open reminder each (what the pop of a known caller
+    reads), and the reps allowed to see full numbers (the bus watcher
+    finds each pop by its number)"""
+    import datetime as dt
+    from trytond.pool import Pool
+    from trytond.tests.test_tryton import DB_NAME
+    from trytond.transaction import Transaction
+    with Transaction().start(DB_NAME, 0, context={
+                'company': cc.company.id}) as transaction:
+        pool = Pool()
+        Party = pool.get('party.party')
+        Followup = pool.get('crm.followup')
+        Method = pool.get('crm.followup.method')
+        ModelData = pool.get('ir.model.data')
+        User = pool.get('res.user')
+        Group = pool.get('res.group')
+        full = Group(ModelData.get_id(
+                'telesales_pipeline', 'group_telesales_full_number'))
+        User.write(User.browse([u.id for u in cc.users]), {
+                'groups': [('add', [full.id])]})
+        parties = Party.create([{
+                    'name': f'客户{n[-4:]}',
+                    'contact_mechanisms': [('create', [{
+                                    'type': 'mobile', 'value': '+86' + n}])],
+                    } for n in numbers])
+        method = Method.get_by_code('phone')
+        now = dt.datetime.now()
+        Followup.create([{
+                    'party': p.id, 'method': method.id,
+                    'content': f'第{k + 1}次回访：有意向，约下周到店',
+                    'date': now - dt.timedelta(days=3 - k),
+                    'next_callback': (dt.date.today() + dt.timedelta(days=2)
+                        if k == 2 else None),
+                    } for p in parties for k in range(3)])
+        transaction.commit()
 
 
 def calls_events(peer, count, start_number=13800000000, reps=1):
@@ -303,14 +349,26 @@ def main():
     parser.add_argument('--reader', choices=['process', 'thread'],
         default='process', help="where the listener reads the AMI stream "
         "(default: a process of its own, as pbx-listener)")
+    parser.add_argument('--known', type=float, default=0,
+        help="share of the callers who are telesales_pipeline customers "
+        "with follow-ups and a reminder (default 0: every caller unknown; "
+        "more than 0 activates telesales_pipeline)")
     args = parser.parse_args()
     load = os.getloadavg()
-    prepare()
+    prepare(telesales=args.known > 0)
     from pbx_connector.tests.tools import setup_call_center
     runs = []
     peer = Peer(args.in_process)
     try:
         cc = setup_call_center(peer, reps=args.reps)
+        if args.known > 0:
+            step = max(1, round(1 / args.known))
+            # the calls of each run and of its warm-up
+            known_callers(cc, [str(first + offset + i)
+                    for first, count in [(13900000000, args.calls),
+                        (13700000000, args.paced)]
+                    for offset, n in [(0, count), (-1000000, WARMUP)]
+                    for i in range(0, n, step)])
         for name, count, rate, first in [
                 ('burst', args.calls, None, 13900000000),
                 (f'paced {args.rate:g} calls/s', args.paced, args.rate,
@@ -328,7 +386,8 @@ def main():
     where = ('threads of the listener\'s process' if args.in_process
         else 'processes of their own')
     print(f'calls: {args.calls} inbound in a burst, {args.paced} paced; '
-        f'8 AMI events each, {args.reps} extension(s); PostgreSQL {DB}; '
+        f'8 AMI events each, {args.reps} extension(s); '
+        f'{args.known:.0%} known callers; PostgreSQL {DB}; '
         f'peer and bus watcher in {where}; AMI reader in a '
         f'{args.reader} of the listener')
     print(f'load average at start: {load[0]:.2f} {load[1]:.2f} '

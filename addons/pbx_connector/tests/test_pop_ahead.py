@@ -114,6 +114,52 @@ class PopAheadTestCase(_Calls, unittest.TestCase):
             'Incoming call from a new number +8613900001111')
 
     @with_transaction()
+    def test_listener_cache(self):
+        "The listener's cache holds what the lookups of a pop would read"
+        pool = Pool()
+        Call = pool.get('pbx.call')
+        Extension = pool.get('pbx.extension')
+        User = pool.get('res.user')
+        company, server, user, customer = self._setup()
+        rep2 = create_employee(company, name='陈静')
+        user2, user3 = User.create([{
+                    'login': login, 'name': '陈静',
+                    'employees': [('add', [rep2.id])],
+                    } for login in ['rep2', 'rep2b']])
+        nobody = create_employee(company, name='王芳')
+        Extension.create([
+                {'server': server.id, 'employee': rep2.id,
+                    'number': '8002', 'device': 'PJSIP/8002'},
+                {'server': server.id, 'employee': nobody.id,
+                    'number': '8003', 'device': 'PJSIP/8003'},
+                {'server': server.id, 'employee': nobody.id,
+                    'number': '8004', 'device': 'PJSIP/8004',
+                    'active': False},
+                ])
+        cache = Call.listener_cache(server)
+        ext = {e.device: e for e in Extension.search([])}
+        self.assertEqual({k: v for k, v in cache.items()
+                if k[0] == 'extension'}, {
+                ('extension', server.id, 'PJSIP/8001'): (
+                    ext['PJSIP/8001'].id, ext['PJSIP/8001'].employee.id),
+                ('extension', server.id, 'PJSIP/8002'): (
+                    ext['PJSIP/8002'].id, rep2.id),
+                ('extension', server.id, 'PJSIP/8003'): (
+                    ext['PJSIP/8003'].id, nobody.id),
+                })
+        self.assertEqual(cache[('users', rep2.id)], [
+                u.id for u in User.search([('employees', '=', rep2.id)])])
+        self.assertEqual(sorted(cache[('users', rep2.id)]),
+            sorted([user2.id, user3.id]))
+        self.assertEqual(cache[('users', nobody.id)], [])
+        # a pop with the cache reads the same extension and users
+        updates = self._updates('13798312311')
+        with set_company(company):
+            popped = Call.pop_ahead(server, self._ringing(updates), cache)
+        call, = Call.browse(popped)
+        self.assertEqual(call.extension, ext['PJSIP/8001'])
+
+    @with_transaction()
     def test_in_order_then_pop_ahead(self):
         "A call already written in order pops once, ahead or not"
         pool = Pool()
