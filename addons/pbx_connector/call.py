@@ -190,6 +190,15 @@ def insert_arrays(table, columns, rows, returning):
     return cursor.fetchall()
 
 
+def _shared_caches(Model):
+    """The keyword arguments of an instance of Model that shares the
+    transaction's caches, as the instances of ``browse`` do"""
+    transaction = Transaction()
+    return dict(_transaction=transaction,
+        _transaction_cache=transaction.get_cache(),
+        _local_cache=local_cache(Model, transaction))
+
+
 def _json_default(value):
     "Timestamps as PostgreSQL reads them (naive UTC, as Tryton stores them)"
     if isinstance(value, dt.datetime):
@@ -1041,10 +1050,7 @@ class Call(ModelSQL, ModelView):
         # them, and an employee instance each (a many2one set from an id
         # makes one a record)
         Employee = Pool().get('company.employee')
-        transaction = Transaction()
-        shared = dict(_transaction=transaction,
-            _transaction_cache=transaction.get_cache(),
-            _local_cache=local_cache(cls, transaction))
+        shared = _shared_caches(cls)
         employees = {}
         records = cls.browse(popped)
         for linkedid, v in values:
@@ -1280,10 +1286,7 @@ class Call(ModelSQL, ModelView):
         that was a fifth of the work of a pop. A hook reading another
         field of these parties reads it as usual."""
         Party = Pool().get('party.party')
-        transaction = Transaction()
-        shared = dict(_transaction=transaction,
-            _transaction_cache=transaction.get_cache(),
-            _local_cache=local_cache(Party, transaction))
+        shared = _shared_caches(Party)
         parties = {}
         for row in Party.read(party_ids, ['name', 'code']):
             party = Party(row['id'], **shared)
