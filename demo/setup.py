@@ -24,25 +24,38 @@ def _trytond(*args, env=None):
         stdout=subprocess.DEVNULL)
 
 
-def exists(name):
+def _server():
+    """The backend's default database: a connection to the server that lists,
+    creates and drops databases (on PostgreSQL a connection to the database
+    being created would wait for it until it times out)"""
     from trytond import backend
-    return name in backend.Database(name).list()
+    return backend.Database().connect()
+
+
+def exists(name):
+    return name in _server().list()
 
 
 def create(name):
-    from trytond import backend
-    from trytond.transaction import Transaction
-    with Transaction().start(None, 0, close=True, autocommit=True) as tx:
-        backend.Database(name).create(tx.connection, name)
+    database = _server()
+    connection = database.get_connection(autocommit=True)
+    try:
+        database.create(connection, name)
+    finally:
+        database.put_connection(connection)
 
 
 def drop(name):
     from trytond import backend
-    from trytond.transaction import Transaction
-    database = backend.Database(name)
-    if name in database.list():
-        with Transaction().start(None, 0, close=True, autocommit=True) as tx:
-            database.drop(tx.connection, name)
+    if not exists(name):
+        return
+    backend.Database(name).close()
+    database = _server()
+    connection = database.get_connection(autocommit=True)
+    try:
+        database.drop(connection, name)
+    finally:
+        database.put_connection(connection)
 
 
 def setup(config_file, name, reset=False):
