@@ -8,7 +8,9 @@ Then every activated module of the suite that ships ``tests/demo.py`` adds
 its own records:
 
 * ``GROUPS`` (optional): ``{role: ['module.xml_id', …]}`` — groups given to
-  the demo users of that role (roles: ``manager``, ``supervisor``, ``rep``);
+  the demo users of that role (roles: ``manager``, ``supervisor``, ``rep``,
+  and the staff without a place in the sales tree: ``accountant``,
+  ``sms_admin``, ``pbx_admin``);
 * ``load(demo)`` (optional): called with the :class:`Demo` object, in module
   dependency order.
 
@@ -40,7 +42,16 @@ PEOPLE = [
     ('rep3', '杨帆', 'rep', 'sup2'),
     ('rep4', '赵磊', 'rep', 'sup2'),
     ]
-ROLE_LABELS = {'manager': '店长', 'supervisor': '主管', 'rep': '销售代表/顾问'}
+# login, name, role: staff outside the sales tree (no employee)
+STAFF = [
+    ('accountant', '孙丽', 'accountant'),
+    ('smsadmin', '周杰', 'sms_admin'),
+    ('pbxadmin', '吴刚', 'pbx_admin'),
+    ]
+ROLE_LABELS = {
+    'manager': '店长', 'supervisor': '主管', 'rep': '销售代表/顾问',
+    'accountant': '会计', 'sms_admin': '短信管理员',
+    'pbx_admin': '呼叫中心管理员'}
 
 
 def password_of(login):
@@ -70,6 +81,7 @@ def load(config=None):
     company = _get_or_create_company(config)
     demo = Demo(config=config, company=company, modules=modules)
     _create_people(demo)
+    _create_staff(demo)
     hooks = [_hook(m) for m in modules]
     for hook in hooks:
         _grant_groups(demo, getattr(hook, 'GROUPS', {}))
@@ -166,6 +178,25 @@ def _create_people(demo):
         demo.users[login] = user
 
 
+def _create_staff(demo):
+    "Users outside the sales tree: the accountant and connector admins"
+    User = Model.get('res.user', config=demo.config)
+    Lang = Model.get('ir.lang', config=demo.config)
+    lang, = Lang.find([('code', '=', LANGUAGE)])
+    for login, name, role in STAFF:
+        demo.roles[login] = role
+        users = User.find([('login', '=', login)])
+        if users:
+            demo.users[login], = users
+            continue
+        user = User(login=login, name=name, password=password_of(login))
+        user.language = lang
+        user.companies.append(_company(demo))
+        user.company = demo.company
+        user.save()
+        demo.users[login] = user
+
+
 def _company(demo):
     "The company as a record of this config (a fresh instance per list)"
     Company = Model.get('company.company', config=demo.config)
@@ -205,7 +236,7 @@ def print_logins():
     from demo.setup import ADMIN_PASSWORD
     print(f'  Logins (login / password):\n    {"admin":8} / {ADMIN_PASSWORD:13}'
         ' 系统管理员 (administrator)')
-    for login, name, role, _ in PEOPLE:
+    for login, name, role, *_ in PEOPLE + STAFF:
         print(f'    {login:8} / {password_of(login):13} {name} '
             f'({ROLE_LABELS[role]})')
 

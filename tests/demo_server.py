@@ -2,11 +2,14 @@
 # this repository contains the full copyright notices and license terms.
 """A served demo database for browser and RPC tests.
 
-The demo database (five modules + demo data, SQLite) is built once per
-content of the addons and kept under ``CRM_DB_CACHE_ROOT``; each test session
-serves a private copy on a free loopback port.
+The demo database (five modules + demo data) is built once per content of the
+addons: on SQLite a file kept under ``CRM_DB_CACHE_ROOT``, on PostgreSQL a
+template database ``crm-demo-<digest>`` on the server of the test pass
+(``TRYTOND_DATABASE_URI``), built by ``demo.setup`` as ``scripts/demo`` does.
+Each test session serves a private copy on a free loopback port.
 """
 import contextlib
+import hashlib
 import os
 import shutil
 import socket
@@ -19,6 +22,7 @@ import urllib.request
 from conftest import ROOT, addons_digest
 
 CONF = str(ROOT / 'config' / 'trytond.conf')
+PG_CONF = str(ROOT / 'config' / 'trytond-postgresql.conf')
 SAO = ROOT / 'var' / 'sao' / 'node_modules' / 'tryton-sao'
 DB = 'demo'
 
@@ -34,11 +38,19 @@ def _env(path, **extra):
     return env
 
 
+def demo_digest():
+    "Digest of the addons and of the demo loader: what shapes the demo data"
+    digest = hashlib.sha256(addons_digest().encode())
+    for path in sorted((ROOT / 'demo').glob('*.py')):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def cached_demo_database():
     "Path of the demo SQLite file for the current addons, built if missing"
     cache_root = os.environ.get(
         'CRM_DB_CACHE_ROOT', str(ROOT / '.cache' / 'db'))
-    cache = os.path.join(cache_root, 'demo', addons_digest())
+    cache = os.path.join(cache_root, 'demo', demo_digest())
     target = os.path.join(cache, f'{DB}.sqlite')
     if not os.path.exists(target):
         build = tempfile.mkdtemp(prefix='crm-demo-build-')
@@ -57,33 +69,118 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def pg_uri():
+    "The PostgreSQL server of the test pass"
+    uri = os.environ.get('TRYTOND_DATABASE_URI', '')
+    if not uri.startswith('postgresql'):
+        raise RuntimeError('TRYTOND_DATABASE_URI names no PostgreSQL server')
+    return uri
+
+
+def _pg_env(**extra):
+    env = dict(os.environ, TRYTOND_DATABASE__URI=pg_uri(),
+        TRYTOND_WEB__ROOT=str(SAO))
+    for name in ['DB_NAME', 'DB_CACHE', 'TRYTOND_DATABASE_URI']:
+        env.pop(name, None)
+    env.update(extra)
+    return env
+
+
+def _pg_execute(*statements, database='postgres'):
+    import psycopg
+    with psycopg.connect(pg_uri().rstrip('/') + '/' + database,
+            autocommit=True) as connection:
+        result = None
+        for statement in statements:
+            cursor = connection.execute(statement)
+            if cursor.description:
+                result = cursor.fetchall()
+        return result
+
+
+def _pg_exists(name):
+    return bool(_pg_execute(
+            f"SELECT 1 FROM pg_database WHERE datname = '{name}'"))
+
+
+def cached_demo_template():
+    """Name of the PostgreSQL template of the demo database for the current
+    addons, built with ``demo.setup`` (as ``scripts/demo`` does) if missing"""
+    template = f'crm-demo-{demo_digest()}'
+    if _pg_exists(template):
+        return template
+    build = f'{template}-build-{os.getpid()}'
+    if _pg_exists(build):
+        _pg_execute(f'DROP DATABASE "{build}"')
+    subprocess.run(
+        [sys.executable, '-m', 'demo.setup', '-c', PG_CONF, '-d', build],
+        cwd=ROOT, env=_pg_env(), check=True, stdout=subprocess.DEVNULL)
+    if _pg_exists(template):  # built meanwhile by another process
+        _pg_execute(f'DROP DATABASE "{build}"')
+    else:
+        _pg_execute(f'ALTER DATABASE "{build}" RENAME TO "{template}"')
+    return template
+
+
 @contextlib.contextmanager
-def serve_demo(log_path):
-    "Serve a private copy of the demo database; yield its base URL"
+def pg_demo_copy(name=None):
+    "A private copy of the demo template; yield its name, drop it at the end"
+    name = name or f'crm_demo_{os.getpid()}_{free_port()}'
+    _pg_execute(
+        f'DROP DATABASE IF EXISTS "{name}"',
+        f'CREATE DATABASE "{name}" TEMPLATE "{cached_demo_template()}"')
+    try:
+        yield name
+    finally:
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def serve_demo(log_path, backend='sqlite', extra_conf=''):
+    """Serve a private copy of the demo database; yield its base URL
+
+    The database is named ``DB`` (``demo``) on SQLite; on PostgreSQL it is
+    the yielded URL's ``database`` attribute. ``extra_conf`` is appended to
+    the configuration (e.g. ``[database]\\nretry = 0``).
+    """
     workdir = tempfile.mkdtemp(prefix='crm-demo-')
-    shutil.copy(cached_demo_database(), os.path.join(workdir, f'{DB}.sqlite'))
     port = free_port()
     # a later configuration file overrides the earlier ones
     listen = os.path.join(workdir, 'listen.conf')
     with open(listen, 'w') as fp:
-        fp.write(f'[web]\nlisten = 127.0.0.1:{port}\n')
-    with open(log_path, 'wb') as log:
-        server = subprocess.Popen(
-            [os.path.join(os.path.dirname(sys.executable), 'trytond'),
-                '-c', CONF, listen, '-d', DB],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            env=_env(workdir))
-    url = f'http://127.0.0.1:{port}/'
-    try:
-        _wait_for(url, server)
-        yield url
-    finally:
-        server.terminate()
+        fp.write(f'[web]\nlisten = 127.0.0.1:{port}\n{extra_conf}\n')
+    with contextlib.ExitStack() as stack:
+        if backend == 'postgresql':
+            database = stack.enter_context(pg_demo_copy())
+            conf, env = PG_CONF, _pg_env()
+        else:
+            database = DB
+            shutil.copy(cached_demo_database(),
+                os.path.join(workdir, f'{DB}.sqlite'))
+            conf, env = CONF, _env(workdir)
+        with open(log_path, 'wb') as log:
+            server = subprocess.Popen(
+                [os.path.join(os.path.dirname(sys.executable), 'trytond'),
+                    '-c', conf, listen, '-d', database],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        url = DemoURL(f'http://127.0.0.1:{port}/')
+        url.database = database
         try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
+            _wait_for(url, server)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+class DemoURL(str):
+    "The base URL of a served demo; ``database`` names its database"
+    database = DB
 
 
 def _wait_for(url, server, timeout=60):
