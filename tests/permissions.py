@@ -26,7 +26,9 @@ and delete is refused) or ``<scope> <perms>``: scope one of ``all``,
 ``branch``, ``team``, ``own``, ``lookup``, ``none``; perms the letters of
 ``rwcd`` it may do within that scope (read, write, create, delete).
 
-Run ``python -m tests.permissions`` to check and print the tables.
+Run ``python -m tests.permissions`` to check and print the tables, and
+``python -m tests.permissions --align FILE…`` to realign the tables of files
+(cells are separated by two spaces or more; the widths are recomputed).
 """
 import pathlib
 import re
@@ -227,7 +229,50 @@ def _when(text, where):
     return [(name, operator, value)]
 
 
+def align(text):
+    "text with every simple table's columns realigned to their contents"
+    lines = text.splitlines()
+    border = re.compile(r'^=+( {2,}=+)+\s*$')
+    out, i = [], 0
+    while i < len(lines):
+        if not border.match(lines[i]):
+            out.append(lines[i])
+            i += 1
+            continue
+        block = [lines[i]]
+        i += 1
+        borders = 1
+        while i < len(lines) and borders < 3:
+            block.append(lines[i])
+            borders += bool(border.match(lines[i]))
+            i += 1
+        rows = [None if border.match(line) else re.split(r' {2,}',
+                line.strip()) for line in block]
+        width = max(len(r) for r in rows if r)
+        sizes = [max([_width(r[n]) for r in rows if r and n < len(r)]
+                + [1]) for n in range(width)]
+        for row in rows:
+            if row is None:
+                out.append('  '.join('=' * s for s in sizes))
+            else:
+                cells = row + [''] * (width - len(row))
+                out.append('  '.join(c + ' ' * (s - _width(c))
+                        for c, s in zip(cells, sizes)).rstrip())
+    return '\n'.join(out) + '\n'
+
+
+def _width(text):
+    "Columns text takes in the table's source (one per character)"
+    return len(text)
+
+
 def main():
+    import sys
+    if sys.argv[1:2] == ['--align']:
+        for name in sys.argv[2:]:
+            path = pathlib.Path(name)
+            path.write_text(align(path.read_text()))
+        return
     matrix = load()
     print('roles:', ', '.join(
             f'{r.name}={r.login}' for r in matrix.roles.values()))

@@ -171,7 +171,7 @@ class Client:
         return self.model(model, name, ids, context=context)
 
     def export_data(self, model, ids, fields, context=None):
-        return self.model(model, 'export_data', ids, fields, {},
+        return self.model(model, 'export_data', ids, fields,
             context=context)
 
     def report(self, name, ids, data=None, context=None):
