@@ -12,14 +12,19 @@ buttons. Three other ways out of a model are guarded here:
   ``id``) and the records its many-to-one values point to must be readable
   by the caller; for a user without full numbers the phone numbers of the
   fields the client did not send are masked in the answer;
-* ``export_data`` from any customer model, whose paths reach the phone
-  numbers of the customer (``party/mobile``): masked for a user without full
+* ``export_data`` from any customer model: Tryton exports the records the
+  client names by id without checking the record rules on their own fields,
+  so the caller must be able to read them; the paths reach the phone numbers
+  of the customer (``party/mobile``), masked for a user without full
   numbers.
 
 A model takes all of it with :class:`CustomerDataMixin` (host models through
 a ``PoolMeta`` extension, as below).
 """
 import functools
+
+from sql import Null
+from sql.functions import Position, Substring
 
 from trytond.model import ModelStorage, fields
 from trytond.pool import Pool, PoolMeta
@@ -117,6 +122,11 @@ class CustomerDataMixin:
 
     @classmethod
     def export_data(cls, records, fields_names, header=False):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            # Tryton exports the records the client names by id and reads
+            # their own fields past the record rules
+            cls.read([r.id for r in records], ['id'])
         data = super().export_data(records, fields_names, header=header)
         if must_mask():
             start = 1 if header else 0
@@ -137,6 +147,73 @@ class ChatChannel(metaclass=PoolMeta):
             model, id_ = str(resource).split(',')
             with check_access():
                 Rule.check(model, [int(id_)], mode='read')
+
+
+class ResourceScopeMixin:
+    """Search the records of resources the user may read
+
+    Tryton's ResourceAccessMixin refuses a whole search as soon as one
+    record found belongs to a model the user may not read (a log of a
+    commission plan for a representative); the records of those models are
+    left out instead, the record rules of the others still apply."""
+    __slots__ = ()
+
+    @classmethod
+    def search(cls, domain, offset=0, limit=None, order=None, count=False,
+            query=False):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access and not query:
+            hidden = cls._unreadable_resource_models()
+            if hidden:
+                domain = [domain] + [
+                    ('resource', 'not like',
+                        m.replace('\\', '\\\\').replace('_', '\\_')
+                        .replace('%', '\\%') + ',%')
+                    for m in hidden]
+        return super().search(domain, offset=offset, limit=limit,
+            order=order, count=count, query=query)
+
+    @classmethod
+    def _unreadable_resource_models(cls):
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        model = Substring(table.resource, 1,
+            Position(',', table.resource) - 1)
+        cursor.execute(*table.select(model, distinct=True,
+                where=table.resource != Null))
+        models = {m for m, in cursor if m}
+        known = []
+        for name in models:
+            try:
+                pool.get(name)
+            except KeyError:
+                continue
+            known.append(name)
+        access = ModelAccess.get_access(known)
+        return sorted(m for m in models
+            if m not in access or not access[m]['read'])
+
+
+class Note(ResourceScopeMixin, metaclass=PoolMeta):
+    __name__ = 'ir.note'
+
+
+class Attachment(ResourceScopeMixin, metaclass=PoolMeta):
+    __name__ = 'ir.attachment'
+
+
+class ModelLog(ResourceScopeMixin, metaclass=PoolMeta):
+    __name__ = 'ir.model.log'
+
+
+class Email(ResourceScopeMixin, metaclass=PoolMeta):
+    __name__ = 'ir.email'
+
+
+class Avatar(ResourceScopeMixin, metaclass=PoolMeta):
+    __name__ = 'ir.avatar'
 
 
 # The customer models of the module and the host models it extends

@@ -11,7 +11,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
-from .phone import mask_in_text, must_mask
+from .phone import mask_in_text, may_see_full_numbers
 
 DEFAULT_PHONE_COUNTRY = 'CN'
 
@@ -33,7 +33,8 @@ class ContactMechanism(metaclass=PoolMeta):
     @classmethod
     def check_modification(
             cls, mode, mechanisms, values=None, external=False):
-        if mode == 'write' and 'party' in values and must_mask():
+        if (mode == 'write' and external and 'party' in values
+                and not may_see_full_numbers()):
             # the host names the mechanism with its full number
             for mechanism in mechanisms:
                 if mechanism.party.id != values['party']:

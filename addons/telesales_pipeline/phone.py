@@ -22,6 +22,8 @@ DEFAULT_REGION = 'CN'
 PHONE_TYPES = {'phone', 'mobile', 'fax'}
 MASK = '****'
 PHONE_IN_TEXT = re.compile(r'\+?[0-9][0-9 ()-]{6,}[0-9]')
+_DATE = re.compile(r'^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}')
+_WHOLE_PHONE = re.compile(r'^\s*(?:tel:|fax:)?\+?[0-9][0-9 ()-]*[0-9]\s*$')
 
 
 def parse(raw, region=DEFAULT_REGION):
@@ -131,7 +133,10 @@ def display_phone(e164):
 
 def mask_text(value):
     "Mask value when it is a phone number; leave anything else untouched"
-    if isinstance(value, str) and parse(value) is not None:
+    # phonenumbers finds a number inside any text: only a value made of a
+    # number is one
+    if (isinstance(value, str) and _WHOLE_PHONE.match(value)
+            and parse(value) is not None):
         return mask_phone(value)
     return value
 
@@ -140,8 +145,13 @@ def mask_in_text(value):
     "Mask the phone numbers found in value (a string); leave the rest"
     if not isinstance(value, str):
         return value
-    value = mask_text(value)
-    return PHONE_IN_TEXT.sub(lambda m: mask_text(m.group(0)), value)
+
+    def mask(match):
+        text = match.group(0)
+        if _DATE.match(text):
+            return text
+        return mask_text(text)
+    return PHONE_IN_TEXT.sub(mask, value)
 
 
 def mask_deep(value):
