@@ -3,7 +3,7 @@
 """What a caller may get from a customer record over RPC (PL-12, X-06)
 
 The record rules guard ``search``, ``read``, ``write``, ``delete`` and the
-buttons. Three other ways out of a model are guarded here:
+buttons. The other ways out of a model are guarded here:
 
 * the calls on an instance built from the client's values (``on_change``,
   ``on_change_with``, ``on_change_with_<field>``, ``on_change_notify``,
@@ -18,8 +18,10 @@ buttons. Three other ways out of a model are guarded here:
   of the customer (``party/mobile``), masked for a user without full
   numbers.
 
-A model takes all of it with :class:`CustomerDataMixin` (host models through
-a ``PoolMeta`` extension, as below).
+A model takes both with :class:`CustomerDataMixin` (host models through a
+``PoolMeta`` extension, as below). Besides, the searches of resources
+(notes, attachments, logs) leave out what the user may not read
+(:class:`ResourceScopeMixin`) and a chat follows its record's rules.
 """
 import functools
 
