@@ -8,7 +8,7 @@ for opportunities and sales, the context's company.
 Each model is a ``table_query`` over the pipeline's tables, so the numbers
 are always current and can be filtered, grouped and charted by the client.
 """
-from sql import Literal, Null, Union
+from sql import Literal, Null, Union, Window
 from sql.aggregate import Avg, Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Ceil, DateTrunc, Extract
@@ -272,9 +272,8 @@ class StageFunnel(ModelSQL, ModelView):
     sequence = fields.Integer("Sequence")
     customers = fields.Integer("Customers",
         help="Customers at this stage now.")
-    reached = fields.Function(fields.Integer("Reached",
-            help="Customers at this stage or a later one."),
-        'get_reached')
+    reached = fields.Integer("Reached",
+        help="Customers at this stage or a later one.")
 
     @classmethod
     def __setup__(cls):
@@ -287,21 +286,24 @@ class StageFunnel(ModelSQL, ModelView):
         party = Party.__table__()
         sequence = Case(*((party.crm_stage == s, i + 1)
                 for i, (s, _) in enumerate(STAGES)), else_=0)
-        return party.select(
-            sequence.as_('id'),
-            party.crm_stage.as_('stage'),
+        stages = party.select(
             sequence.as_('sequence'),
+            party.crm_stage.as_('stage'),
             Count(party.id).as_('customers'),
             where=(party.crm_stage != Null)
             & _date_filter(party.create_date)
             & _visible('party.party', party.id),
             group_by=[party.crm_stage])
-
-    @classmethod
-    def get_reached(cls, records, name):
-        counts = {r.sequence: r.customers for r in cls.search([])}
-        return {r.id: sum(c for s, c in counts.items() if s >= r.sequence)
-            for r in records}
+        # counted in the same query as the stages, under the same rules: a
+        # function field would count again without them
+        reached = Sum(stages.customers,
+            window=Window([], order_by=[stages.sequence.desc]))
+        return stages.select(
+            stages.sequence.as_('id'),
+            stages.stage.as_('stage'),
+            stages.sequence.as_('sequence'),
+            stages.customers.as_('customers'),
+            cls.reached.sql_cast(reached).as_('reached'))
 
 
 class Conversion(ModelSQL, ModelView):

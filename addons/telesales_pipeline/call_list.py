@@ -166,6 +166,8 @@ class _PhoneLineMixin(MaskedPhoneMixin):
     "A number of a call list or task: kept in E.164"
     __slots__ = ()
     _masked_phone_fields = {'phone'}
+    _searched_phone_fields = {'phone'}
+    _phone_compact_field = 'phone'
 
     @fields.depends('phone')
     def on_change_phone(self):

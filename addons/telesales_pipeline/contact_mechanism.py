@@ -5,9 +5,13 @@ in a locked stage (PL-04)"""
 import phonenumbers
 from phonenumbers import NumberParseException
 
+from trytond.i18n import gettext
 from trytond.model import fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
+
+from .phone import mask_in_text, may_see_full_numbers
 
 DEFAULT_PHONE_COUNTRY = 'CN'
 
@@ -29,6 +33,14 @@ class ContactMechanism(metaclass=PoolMeta):
     @classmethod
     def check_modification(
             cls, mode, mechanisms, values=None, external=False):
+        if (mode == 'write' and external and 'party' in values
+                and not may_see_full_numbers()):
+            # the host names the mechanism with its full number
+            for mechanism in mechanisms:
+                if mechanism.party.id != values['party']:
+                    raise AccessError(gettext(
+                            'party.msg_contact_mechanism_change_party',
+                            contact=mask_in_text(mechanism.rec_name)))
         super().check_modification(
             mode, mechanisms, values=values, external=external)
         if external:

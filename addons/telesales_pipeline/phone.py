@@ -22,6 +22,8 @@ DEFAULT_REGION = 'CN'
 PHONE_TYPES = {'phone', 'mobile', 'fax'}
 MASK = '****'
 PHONE_IN_TEXT = re.compile(r'\+?[0-9][0-9 ()-]{6,}[0-9]')
+_DATE = re.compile(r'^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}')
+_WHOLE_PHONE = re.compile(r'^\s*(?:tel:|fax:)?\+?[0-9][0-9 ()-]*[0-9]\s*$')
 
 
 def parse(raw, region=DEFAULT_REGION):
@@ -100,13 +102,18 @@ def _in_group(xml_id):
 def may_see_full_numbers():
     """Whether the user sees full phone numbers (X-06)
 
-    Telesales users see them with the "see full numbers" group only; other
-    users and internal code are not concerned.
+    Only with the "see full numbers" group: every other user, telesales or
+    not (accountant, connector administrators, channel staff), sees them
+    masked. Internal code running as root reads them in full.
     """
     if Transaction().user == 0:
         return True
-    return (not _in_group('group_telesales')
-        or _in_group('group_telesales_full_number'))
+    return _in_group('group_telesales_full_number')
+
+
+def must_mask():
+    "Whether the answers of this call hide full numbers"
+    return Transaction().check_access and not may_see_full_numbers()
 
 
 def may_export():
@@ -126,9 +133,78 @@ def display_phone(e164):
 
 def mask_text(value):
     "Mask value when it is a phone number; leave anything else untouched"
-    if isinstance(value, str) and parse(value) is not None:
+    # phonenumbers finds a number inside any text: only a value made of a
+    # number is one
+    if (isinstance(value, str) and _WHOLE_PHONE.match(value)
+            and parse(value) is not None):
         return mask_phone(value)
     return value
+
+
+def mask_in_text(value):
+    "Mask the phone numbers found in value (a string); leave the rest"
+    if not isinstance(value, str):
+        return value
+
+    def mask(match):
+        text = match.group(0)
+        if _DATE.match(text):
+            return text
+        return mask_text(text)
+    return PHONE_IN_TEXT.sub(mask, value)
+
+
+def mask_deep(value):
+    "mask_in_text applied to the strings of nested lists, tuples and dicts"
+    if isinstance(value, str):
+        return mask_in_text(value)
+    if isinstance(value, dict):
+        return {k: mask_deep(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(mask_deep(v) for v in value)
+    return value
+
+
+# characters of a phone number and of the wildcards that could stand for
+# its digits
+_PHONE_PATTERN = re.compile(r'^[0-9+()\- _]*[0-9_][0-9+()\- _]*$')
+
+
+def phone_clause(clause, column):
+    """The search clause a user without full numbers may run on a phone field
+
+    A whole number is looked up (as ``column = E.164``, column holding the
+    normalised number); any other pattern made of digits (a prefix, a
+    range, wildcards standing for digits) matches nothing, so that a masked
+    number cannot be rebuilt digit by digit. Exact comparisons and patterns
+    that cannot match a phone number (an e-mail) are left as they are.
+    """
+    name, operator, value, *extra = clause
+    negative = operator.startswith('not') or operator == '!='
+    if operator in {'=', '!='}:
+        number = normalize(value) if isinstance(value, str) else None
+        return (column, operator, number) if number else clause
+    if operator in {'in', 'not in'}:
+        return clause
+    if operator.endswith('like') and isinstance(value, str):
+        pattern = value.replace('%', '')
+        if not _PHONE_PATTERN.match(pattern):
+            return clause
+        number = normalize(pattern) if '_' not in pattern else None
+        if number:
+            return (column, '!=' if negative else '=', number)
+    return ('id', 'in', [])
+
+
+def mask_phone_domain(domain, fields, column):
+    "domain with the clauses on fields replaced by phone_clause"
+    if isinstance(domain, (list, tuple)) and domain and isinstance(
+            domain[0], str) and domain[0] not in {'AND', 'OR'}:
+        if domain[0] in fields:
+            return phone_clause(domain, column)
+        return domain
+    return [mask_phone_domain(d, fields, column)
+        if isinstance(d, (list, tuple)) else d for d in domain]
 
 
 class MaskedPhoneMixin:
@@ -140,10 +216,25 @@ class MaskedPhoneMixin:
     __slots__ = ()
     _masked_phone_fields = set()
 
+    # the stored fields holding numbers and the one holding them normalised
+    _searched_phone_fields = set()
+    _phone_compact_field = None
+
     @classmethod
     def _must_mask(cls):
-        return (Transaction().check_access
-            and not may_see_full_numbers())
+        return must_mask()
+
+    @classmethod
+    def search_domain(cls, domain, active_test=None, tables=None):
+        # Also reached by the searches of other models (party's
+        # "contact_mechanisms.value", rule subqueries) which run without
+        # access check: the user decides, not the check_access flag.
+        if (cls._searched_phone_fields and Transaction().user
+                and not may_see_full_numbers()):
+            domain = mask_phone_domain(domain, cls._searched_phone_fields,
+                cls._phone_compact_field)
+        return super().search_domain(
+            domain, active_test=active_test, tables=tables)
 
     @classmethod
     def read(cls, ids, fields_names):
@@ -167,7 +258,7 @@ class MaskedPhoneMixin:
         data = super().export_data(records, fields_names, header=header)
         if cls._must_mask():
             start = 1 if header else 0
-            data[start:] = [[mask_text(v) for v in row]
+            data[start:] = [[mask_in_text(v) for v in row]
                 for row in data[start:]]
         return data
 
@@ -179,8 +270,12 @@ class Party(MaskedPhoneMixin, metaclass=PoolMeta):
 
 class ContactMechanism(MaskedPhoneMixin, metaclass=PoolMeta):
     __name__ = 'party.contact_mechanism'
+    # the host's function fields all return the value, whatever the type
     _masked_phone_fields = {
-        'value', 'value_compact', 'other_value', 'url', 'rec_name'}
+        'value', 'value_compact', 'other_value', 'url', 'rec_name',
+        'email', 'website', 'skype', 'sip'}
+    _searched_phone_fields = {'value', 'value_compact', 'rec_name'}
+    _phone_compact_field = 'value_compact'
 
     phone_region = fields.Function(
         fields.Char("Region", help="Where the number was allocated."),

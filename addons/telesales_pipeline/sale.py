@@ -14,12 +14,6 @@ class Sale(metaclass=PoolMeta):
     crm_next_callback = fields.Function(
         fields.Date("Next Callback"), 'get_crm_next_callback')
 
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        # the customer's visibility rules (PL-12) apply to its orders
-        cls.__access__.add('party')
-
     def get_crm_next_callback(self, name):
         dates = [f.next_callback for f in self.crm_followups
             if f.next_callback and f.reminder_state == 'open']

@@ -13,6 +13,11 @@ GROUPS = {
         _P + 'group_telesales', _P + 'group_telesales_supervisor',
         _P + 'group_telesales_export'],
     'rep': [_P + 'group_telesales', _P + 'group_telesales_rep'],
+    # staff outside the sales tree read parties (masked) without any
+    # telesales group: they change none and see no telesales record
+    'accountant': [],
+    'sms_admin': [],
+    'pbx_admin': [],
     }
 
 LEVELS = [('A', 'A类（重点）'), ('B', 'B类（一般）'), ('C', 'C类（观察）')]
@@ -64,6 +69,7 @@ def load(demo):
     lists = _load_lists(config)
     _load_customers(demo, lists)
     _load_scripts(demo)
+    _load_scope(demo)
     _login_action(demo)
 
 
@@ -159,6 +165,66 @@ def _load_scripts(demo):
     Script(name='我的跟进话术', type_='personal',
         employee=Employee(demo.employees['rep1'].id),
         content='上次您提到预算的问题，我们有分期方案……').save()
+    Script(name='餐饮客户话术', type_='personal',
+        employee=Employee(demo.employees['rep3'].id),
+        content='旺季备货之前，我们可以先帮您做一次成本测算……').save()
+
+
+# customer, owner: records of customers of both teams, so that each role
+# has records inside and outside its scope (permission matrix)
+SCOPE_CUSTOMERS = [
+    ('深圳新程教育', 'rep1'), ('南京金陵制造', 'rep2'),
+    ('成都天府食品', 'rep3'), ('西安古都文化', 'rep4')]
+# name, phone, customer (None: a number only)
+CALL_LIST = [
+    ('何先生', '13900000001', None), ('林女士', '13900000002', None),
+    ('邓先生', '13900000003', None), ('上海宏达贸易有限公司', '13800138000',
+        '上海宏达贸易有限公司')]
+
+
+def _load_scope(demo):
+    "Opportunities, orders, notes, a call list and imports of both teams"
+    from proteus import Model
+    config = demo.config
+    Party = Model.get('party.party', config=config)
+    Employee = Model.get('company.employee', config=config)
+    Opportunity = Model.get('sale.opportunity', config=config)
+    Sale = Model.get('sale.sale', config=config)
+    Note = Model.get('ir.note', config=config)
+    Attachment = Model.get('ir.attachment', config=config)
+    PartyImport = Model.get('crm.party.import', config=config)
+    for name, login in SCOPE_CUSTOMERS:
+        party, = Party.find([('name', '=', name)])
+        employee = Employee(demo.employees[login].id)
+        Opportunity(party=party, employee=employee,
+            description=f'{name} 年度合作意向').save()
+        Sale(party=party, description=f'{name} 首批订单').save()
+        Note(resource=party, message=f'{name}：客户要求下周二之前回电').save()
+        Attachment(name='名片.txt', resource=party, type='data',
+            data=f'{name} 名片'.encode()).save()
+        PartyImport(owner=employee, stage='reserve', mode='valid',
+            filename=f'{login}名单.xlsx').save()
+    _load_call_list(demo)
+
+
+def _load_call_list(demo):
+    from proteus import Model, Wizard
+    config = demo.config
+    Party = Model.get('party.party', config=config)
+    Employee = Model.get('company.employee', config=config)
+    CallList = Model.get('crm.call.list', config=config)
+    call_list = CallList(name='三月展会名单')
+    for sequence, (name, phone, customer) in enumerate(CALL_LIST, 1):
+        line = call_list.lines.new(sequence=sequence, name=name,
+            phone='+86' + phone)
+        if customer:
+            line.party, = Party.find([('name', '=', customer)])
+    call_list.save()
+    assign = Wizard('crm.call.list.assign', [call_list], config=config)
+    assign.form.employees.extend([Employee(demo.employees[login].id)
+            for login in ['rep1', 'rep3']])
+    assign.form.size = 2
+    assign.execute('assign')
 
 
 def _login_action(demo):

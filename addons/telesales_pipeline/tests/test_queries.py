@@ -235,11 +235,15 @@ class QueriesTestCase(unittest.TestCase):
                 [])
 
             # the wizard opens the customer list on the screening domain
+            # for a telesales user
+            rep_group = pool.get('ir.model.data').get_id(
+                'telesales_pipeline', 'group_telesales_rep')
             user, = User.create([{'login': 'rep1', 'name': '刘洋',
                         'companies': [('add', [company.id])],
                         'company': company.id,
                         'employees': [('add', [rep1.id])],
-                        'employee': rep1.id}])
+                        'employee': rep1.id,
+                        'groups': [('add', [rep_group])]}])
             with Transaction().set_user(user.id):
                 session_id, _, _ = Screen.create()
                 screen = Screen(session_id)

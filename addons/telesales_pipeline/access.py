@@ -1,0 +1,288 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""What a caller may get from a customer record over RPC (PL-12, X-06)
+
+The record rules guard ``search``, ``read``, ``write``, ``delete`` and the
+buttons. The other ways out of a model are guarded here:
+
+* the calls on an instance built from the client's values (``on_change``,
+  ``on_change_with``, ``on_change_with_<field>``, ``on_change_notify``,
+  ``autocomplete_<field>``, instance buttons): Tryton reads the fields the
+  client did not send past the rules, so the record the values name (its
+  ``id``) and the records its many-to-one values point to must be readable
+  by the caller; for a user without full numbers the phone numbers of the
+  fields the client did not send are masked in the answer;
+* ``export_data`` from any customer model: Tryton exports the records the
+  client names by id without checking the record rules on their own fields,
+  so the caller must be able to read them; the paths reach the phone numbers
+  of the customer (``party/mobile``), masked for a user without full
+  numbers.
+
+A model takes both with :class:`CustomerDataMixin` (host models through a
+``PoolMeta`` extension, as below). Besides, the searches of resources
+(notes, attachments, logs) leave out what the user may not read
+(:class:`ResourceScopeMixin`) and a chat follows its record's rules.
+"""
+import functools
+
+from sql import Null
+from sql.functions import Position, Substring
+
+from trytond.model import ModelStorage, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.rpc import RPC
+from trytond.tools import is_instance_method
+from trytond.transaction import Transaction, check_access
+
+from .phone import mask_deep, must_mask
+
+_SENT = '_crm_rpc_sent'
+
+
+def check_record_access(record, sent=()):
+    """Refuse the call when the caller may not read record or a record its
+    sent many-to-one and reference values point to"""
+    pool = Pool()
+    Rule = pool.get('ir.rule')
+    transaction = Transaction()
+    if not transaction.user or not transaction.check_access:
+        return
+    Model = record.__class__
+    if (issubclass(Model, ModelStorage)
+            and isinstance(record.id, int) and record.id >= 0):
+        # model access and record rules, as a read of the record
+        Model.read([record.id], ['id'])
+    for name in sent:
+        field = Model._fields.get(name)
+        if not isinstance(field, (fields.Many2One, fields.Reference)):
+            continue
+        target = getattr(record, name, None)
+        if (isinstance(target, ModelStorage)
+                and isinstance(target.id, int) and target.id >= 0):
+            Rule.check(target.__name__, [target.id], mode='read')
+
+
+class RecordRPC(RPC):
+    "An RPC on an instance of the client's values, checked by the caller"
+    __slots__ = ()
+
+    @classmethod
+    def wrap(cls, rpc):
+        new = cls.__new__(cls)
+        for name in RPC.__slots__:
+            setattr(new, name, getattr(rpc, name))
+        result = rpc.result
+
+        @functools.wraps(result)
+        def masked_result(value):
+            return _mask_result(result(value))
+        new.result = masked_result
+        return new
+
+    def convert(self, obj, *args, **kwargs):
+        data = args[self.instantiate] if len(args) > self.instantiate else None
+        args, kwargs, context, timestamp = super().convert(
+            obj, *args, **kwargs)
+        context[_SENT] = (
+            sorted(data) if isinstance(data, dict) else None)
+        return args, kwargs, context, timestamp
+
+    def decorate(self, func):
+        func = super().decorate(func)
+
+        @functools.wraps(func)
+        def wrapper(record, *args, **kwargs):
+            check_record_access(
+                record, Transaction().context.get(_SENT) or ())
+            return func(record, *args, **kwargs)
+        return wrapper
+
+
+def _mask_result(value):
+    """Mask the numbers of an instance call's answer for a user without full
+    numbers, but in the fields whose value the client sent: the others may
+    come from the stored record. Notifications are masked whole."""
+    if not must_mask():
+        return value
+    sent = set(Transaction().context.get(_SENT) or ())
+    if isinstance(value, dict):
+        return {k: v if k in sent else mask_deep(v) for k, v in value.items()}
+    return mask_deep(value)
+
+
+class CustomerDataMixin:
+    "Guard the instance calls and the exports of a model of customer data"
+    __slots__ = ()
+
+    @classmethod
+    def __post_setup__(cls):
+        super().__post_setup__()
+        for name, rpc in list(cls.__rpc__.items()):
+            if (rpc.instantiate == 0 and not isinstance(rpc, RecordRPC)
+                    and is_instance_method(cls, name)):
+                cls.__rpc__[name] = RecordRPC.wrap(rpc)
+
+    @classmethod
+    def export_data(cls, records, fields_names, header=False):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            # Tryton exports the records the client names by id and reads
+            # their own fields past the record rules
+            cls.read([r.id for r in records], ['id'])
+        data = super().export_data(records, fields_names, header=header)
+        if must_mask():
+            start = 1 if header else 0
+            data[start:] = [mask_deep(list(row)) for row in data[start:]]
+        return data
+
+
+class ChatChannel(metaclass=PoolMeta):
+    __name__ = 'ir.chat.channel'
+
+    @classmethod
+    def check_access(cls, resource):
+        "The record rules of the resource apply to its chat too"
+        pool = Pool()
+        Rule = pool.get('ir.rule')
+        super().check_access(resource)
+        if Transaction().user:
+            model, id_ = str(resource).split(',')
+            with check_access():
+                Rule.check(model, [int(id_)], mode='read')
+
+
+class ResourceScopeMixin:
+    """Search the records of resources the user may read
+
+    Tryton's ResourceAccessMixin refuses a whole search as soon as one
+    record found belongs to a model the user may not read (a log of a
+    commission plan for a representative); the records of those models are
+    left out instead, the record rules of the others still apply."""
+    __slots__ = ()
+
+    @classmethod
+    def search(cls, domain, offset=0, limit=None, order=None, count=False,
+            query=False):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access and not query:
+            hidden = cls._unreadable_resource_models()
+            if hidden:
+                domain = [domain] + [
+                    ('resource', 'not like',
+                        m.replace('\\', '\\\\').replace('_', '\\_')
+                        .replace('%', '\\%') + ',%')
+                    for m in hidden]
+        return super().search(domain, offset=offset, limit=limit,
+            order=order, count=count, query=query)
+
+    @classmethod
+    def _unreadable_resource_models(cls):
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        model = Substring(table.resource, 1,
+            Position(',', table.resource) - 1)
+        cursor.execute(*table.select(model, distinct=True,
+                where=table.resource != Null))
+        models = {m for m, in cursor if m}
+        known = []
+        for name in models:
+            try:
+                pool.get(name)
+            except KeyError:
+                continue
+            known.append(name)
+        access = ModelAccess.get_access(known)
+        return sorted(m for m in models
+            if m not in access or not access[m]['read'])
+
+
+class Note(ResourceScopeMixin, metaclass=PoolMeta):
+    __name__ = 'ir.note'
+
+
+class Attachment(ResourceScopeMixin, metaclass=PoolMeta):
+    __name__ = 'ir.attachment'
+
+
+class ModelLog(ResourceScopeMixin, metaclass=PoolMeta):
+    __name__ = 'ir.model.log'
+
+
+class Email(ResourceScopeMixin, metaclass=PoolMeta):
+    __name__ = 'ir.email'
+
+
+class Avatar(ResourceScopeMixin, metaclass=PoolMeta):
+    __name__ = 'ir.avatar'
+
+
+# The customer models of the module and the host models it extends
+
+class Party(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+
+class Address(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'party.address'
+
+
+class ContactMechanism(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'party.contact_mechanism'
+
+
+class Identifier(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'party.identifier'
+
+
+class Followup(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.followup'
+
+
+class OwnerHistory(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.party.owner.history'
+
+
+class Appointment(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.appointment'
+
+
+class Script(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.script'
+
+
+class CallList(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.call.list'
+
+
+class CallListLine(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.call.list.line'
+
+
+class CallTask(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.call.task'
+
+
+class CallTaskLine(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.call.task.line'
+
+
+class PartyImport(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.party.import'
+
+
+class Opportunity(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'sale.opportunity'
+
+
+class OpportunityLine(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'sale.opportunity.line'
+
+
+class Sale(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'sale.sale'
+
+
+class SaleLine(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'sale.line'
