@@ -16,9 +16,12 @@ buttons. The other ways out of a model are guarded here:
   client names by id without checking the record rules on their own fields,
   so the caller must be able to read them; the paths reach the phone numbers
   of the customer (``party/mobile``), masked for a user without full
-  numbers.
+  numbers;
+* ``write`` and ``delete``: the record rules are checked first, before the
+  business checks, whose refusals would name a record the caller may not
+  see, its customer or its owner.
 
-A model takes both with :class:`CustomerDataMixin` (host models through a
+A model takes all three with :class:`CustomerDataMixin` (host models through a
 ``PoolMeta`` extension, as below). Besides, the searches of resources
 (notes, attachments, logs) leave out what the user may not read
 (:class:`ResourceScopeMixin`) and a chat follows its record's rules.
@@ -123,6 +126,30 @@ class CustomerDataMixin:
                 cls.__rpc__[name] = RecordRPC.wrap(rpc)
 
     @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        cls._check_rules_first(
+            [r for records, _ in zip(actions, actions) for r in records],
+            'write')
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, records):
+        cls._check_rules_first(records, 'delete')
+        super().delete(records)
+
+    @classmethod
+    def _check_rules_first(cls, records, mode):
+        """The record rules of mode before anything else: the business
+        checks (check_modification, validations) would otherwise refuse a
+        record the caller may not see by its name, its customer or owner"""
+        pool = Pool()
+        Rule = pool.get('ir.rule')
+        transaction = Transaction()
+        if transaction.user and transaction.check_access and records:
+            Rule.check(cls.__name__, [r.id for r in records], mode=mode)
+
+    @classmethod
     def export_data(cls, records, fields_names, header=False):
         transaction = Transaction()
         if transaction.user and transaction.check_access:
@@ -198,23 +225,23 @@ class ResourceScopeMixin:
             if m not in access or not access[m]['read'])
 
 
-class Note(ResourceScopeMixin, metaclass=PoolMeta):
+class Note(CustomerDataMixin, ResourceScopeMixin, metaclass=PoolMeta):
     __name__ = 'ir.note'
 
 
-class Attachment(ResourceScopeMixin, metaclass=PoolMeta):
+class Attachment(CustomerDataMixin, ResourceScopeMixin, metaclass=PoolMeta):
     __name__ = 'ir.attachment'
 
 
-class ModelLog(ResourceScopeMixin, metaclass=PoolMeta):
+class ModelLog(CustomerDataMixin, ResourceScopeMixin, metaclass=PoolMeta):
     __name__ = 'ir.model.log'
 
 
-class Email(ResourceScopeMixin, metaclass=PoolMeta):
+class Email(CustomerDataMixin, ResourceScopeMixin, metaclass=PoolMeta):
     __name__ = 'ir.email'
 
 
-class Avatar(ResourceScopeMixin, metaclass=PoolMeta):
+class Avatar(CustomerDataMixin, ResourceScopeMixin, metaclass=PoolMeta):
     __name__ = 'ir.avatar'
 
 
@@ -286,3 +313,27 @@ class Sale(CustomerDataMixin, metaclass=PoolMeta):
 
 class SaleLine(CustomerDataMixin, metaclass=PoolMeta):
     __name__ = 'sale.line'
+
+
+class AnalysisFollowup(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.analysis.followup'
+
+
+class AnalysisRep(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.analysis.rep'
+
+
+class AnalysisConversion(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.analysis.conversion'
+
+
+class AnalysisConversionEmployee(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'crm.analysis.conversion.employee'
+
+
+class SaleReportingCustomer(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'sale.reporting.customer'
+
+
+class SaleReportingCustomerTimeseries(CustomerDataMixin, metaclass=PoolMeta):
+    __name__ = 'sale.reporting.customer.time_series'
