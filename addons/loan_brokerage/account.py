@@ -38,11 +38,12 @@ class Invoice(ScopeCheckMixin, metaclass=PoolMeta):
     def search_crm_customer(cls, name, clause):
         _, operator, value, *extra = clause
         nested = clause[0][len(name):]
+        fee = [('origin', 'like', 'loan.disbursement,%')]
         return [('type', '=', 'out'), ['OR',
                 ('lines', 'where', [
                         ('origin.application.party' + nested, operator, value,
                             'loan.disbursement', *extra)]),
-                [('lines', 'not where', [('origin', 'like', 'loan.disbursement,%')]),
+                [('lines', 'not where', fee),
                     ('party' + nested, operator, value, *extra)],
                 ]]
 
