@@ -1,9 +1,13 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from sql import Cast
+
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
+
+from .access import ScopeCheckMixin
 
 try:
     import phonenumbers
@@ -37,9 +41,17 @@ def mask(value):
     return national[:3] + '****' + national[-4:]
 
 
-class ChannelStatus(ModelSQL, ModelView):
+# Row ids are the application id under the application's random channel
+# key: a row can only be read through the phone lookup that found it, never
+# by trying ids (LN-08).
+KEY_SHIFT = 2 ** 22
+LOOKUP_OPERATORS = {'=', 'like', 'ilike'}
+
+
+class ChannelStatus(ScopeCheckMixin, ModelSQL, ModelView):
     "Customer Disbursement Status"
     __name__ = 'loan.channel.status'
+    application = fields.Many2One('loan.application', "Application")
     company = fields.Many2One('company.company', "Company")
     customer = fields.Char("Customer")
     phone = fields.Function(
@@ -72,12 +84,15 @@ class ChannelStatus(ModelSQL, ModelView):
         customer = Party.__table__()
         lender = Party.__table__()
         product = Product.__table__()
+        id_ = (Cast(application.channel_key, 'BIGINT')
+            * KEY_SHIFT + application.id)
         return (application
             .join(customer, condition=application.party == customer.id)
             .join(product, condition=application.product == product.id)
             .join(lender, condition=product.lender == lender.id)
             .select(
-                application.id.as_('id'),
+                id_.as_('id'),
+                application.id.as_('application'),
                 application.company.as_('company'),
                 customer.name.as_('customer'),
                 product.name.as_('product'),
@@ -97,10 +112,9 @@ class ChannelStatus(ModelSQL, ModelView):
 
     @classmethod
     def get_disbursement(cls, statuses, names):
-        Application = Pool().get('loan.application')
         result = {n: {} for n in names}
         for status in statuses:
-            application = Application(status.id)
+            application = status.application
             dates = [d.date for d in application.disbursements]
             if 'disbursed_amount' in names:
                 result['disbursed_amount'][status.id] = (
@@ -111,37 +125,41 @@ class ChannelStatus(ModelSQL, ModelView):
         return result
 
     def get_phone(self, name):
-        Application = Pool().get('loan.application')
-        party = Application(self.id).party
+        party = self.application.party
         phones = [m.value_compact or m.value for m in party.contact_mechanisms
             if m.type in {'phone', 'mobile'}]
         return mask(phones[0]) if phones else None
 
     @classmethod
     def search_phone(cls, name, clause):
+        "The rows of the customers with the exact number typed"
         pool = Pool()
         Mechanism = pool.get('party.contact_mechanism')
         Application = pool.get('loan.application')
         _, operator, value = clause[:3]
+        if operator not in LOOKUP_OPERATORS or not isinstance(value, str):
+            return [('id', '=', None)]
         variants = phone_variants(value)
-        mechanisms = Mechanism.search([
-                ('type', 'in', ['phone', 'mobile']),
-                ['OR',
-                    ('value_compact', 'in', variants),
-                    ('value', 'in', variants),
-                    ],
-                ])
-        applications = Application.search([
-                ('party', 'in', [m.party.id for m in mechanisms]),
-                ])
-        return [('id', 'in', [a.id for a in applications])]
+        # the lookup finds customers the channel user cannot see
+        with without_check_access():
+            mechanisms = Mechanism.search([
+                    ('type', 'in', ['phone', 'mobile']),
+                    ['OR',
+                        ('value_compact', 'in', variants),
+                        ('value', 'in', variants),
+                        ],
+                    ])
+            applications = Application.search([
+                    ('party', 'in', [m.party.id for m in mechanisms]),
+                    ])
+        return [('application', 'in', [a.id for a in applications])]
 
     @classmethod
     def search(cls, domain, offset=0, limit=None, order=None, count=False,
             query=False):
         # channel staff find a customer only by the number they are given
         if not cls._browse_all() and not cls._has_phone_clause(domain):
-            domain = [('id', '=', -1), domain]
+            domain = [('id', '=', None), domain]
         return super().search(domain, offset=offset, limit=limit,
             order=order, count=count, query=query)
 
@@ -162,7 +180,10 @@ class ChannelStatus(ModelSQL, ModelView):
             return False
         if isinstance(domain[0], str):
             if domain[0] == 'phone':
-                return len(domain) >= 3 and bool(domain[2])
+                return (len(domain) >= 3
+                    and domain[1] in LOOKUP_OPERATORS
+                    and isinstance(domain[2], str)
+                    and bool(domain[2].strip('% ')))
             if domain[0] == 'OR':
                 return all(cls._has_phone_clause(d) for d in domain[1:])
             if domain[0] == 'AND':

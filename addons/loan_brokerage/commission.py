@@ -8,16 +8,94 @@ from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import DateTrunc
 
+from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
+
+from .access import ScopeCheckMixin, check_rules, checking
+from .exceptions import CommissionError
 
 MONEY_FIELDS = {'fee_amount', 'amount', 'invoiced_amount', 'paid_amount'}
 
 
-class CommissionStatement(ModelSQL, ModelView):
+class Agent(ScopeCheckMixin, metaclass=PoolMeta):
+    __name__ = 'commission.agent'
+    employee = fields.Function(
+        fields.Many2One('company.employee', "Employee",
+            help="The employee of the company whose party is the agent."),
+        'get_employee', searcher='search_employee')
+
+    @classmethod
+    def get_employee(cls, agents, name):
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        employees = Employee.search([
+                ('party', 'in', list({a.party.id for a in agents})),
+                ], order=[('id', 'ASC')])
+        by_party = {}
+        for employee in employees:
+            by_party.setdefault(
+                (employee.party.id, employee.company.id), employee.id)
+        return {a.id: by_party.get((a.party.id, a.company.id))
+            for a in agents}
+
+    @classmethod
+    def search_employee(cls, name, clause):
+        "The agents whose party is that of the employees of clause"
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        agent = cls.__table__()
+        employee = Employee.__table__()
+        _, operator, value, *extra = clause
+        nested = clause[0][len(name) + 1:]
+        if operator == 'where' and not nested:
+            domain = value
+        elif operator.endswith(('child_of', 'parent_of')) and not nested:
+            # 'id' has no tree operators: the parent field pointing to its
+            # own model gives the same records
+            parent, = extra
+            domain = [(parent, operator, value, parent)]
+        else:
+            domain = [(nested or 'id', operator, value, *extra)]
+        employees = Employee.search(domain, order=[], query=True)
+        return [('id', 'in', agent.join(employee, condition=(
+                        (employee.party == agent.party)
+                        & (employee.company == agent.company))
+                    ).select(agent.id, where=employee.id.in_(employees)))]
+
+
+class Commission(ScopeCheckMixin, metaclass=PoolMeta):
+    __name__ = 'commission'
+    _scope_fields = ('agent',)
+
+    @classmethod
+    def check_modification(cls, mode, commissions, values=None,
+            external=False):
+        "The commissions of loan fees change only with their fee invoice"
+        super().check_modification(
+            mode, commissions, values=values, external=external)
+        if not (external or checking()):
+            return
+        for commission in commissions:
+            if commission.is_loan_fee():
+                check_rules(cls, [commission], mode)
+                raise CommissionError(gettext(
+                        'loan_brokerage.msg_commission_loan_fee',
+                        invoice=commission.origin.invoice.rec_name))
+
+    def is_loan_fee(self):
+        "Whether the commission was computed on a loan fee invoice line"
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        Disbursement = pool.get('loan.disbursement')
+        return (isinstance(self.origin, InvoiceLine)
+            and isinstance(self.origin.origin, Disbursement))
+
+
+class CommissionStatement(ScopeCheckMixin, ModelSQL, ModelView):
     "Rep Commission Statement"
     __name__ = 'loan.commission.statement'
     company = fields.Many2One('company.company', "Company")

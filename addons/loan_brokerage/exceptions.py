@@ -16,6 +16,10 @@ class DisburseError(UserError):
     pass
 
 
+class DisburseBusyError(DisburseError):
+    pass
+
+
 class SignedChangeError(AccessError):
     pass
 
@@ -25,6 +29,10 @@ class SignedDeleteError(AccessError):
 
 
 class RepaymentError(UserError):
+    pass
+
+
+class CommissionError(AccessError):
     pass
 
 

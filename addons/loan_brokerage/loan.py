@@ -1,11 +1,14 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
+import secrets
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
+from sql import Null
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSingleton, ModelSQL, ModelView, Workflow, fields)
@@ -13,20 +16,33 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, Id, If
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import ScopeCheckMixin, check_rules, checking
 from .exceptions import (
-    ApplicationError, ConfigurationError, DisburseError, RepaymentError,
-    SignedChangeError, SignError)
+    ApplicationError, ConfigurationError, DisburseBusyError, DisburseError,
+    RepaymentError, SignedChangeError, SignError)
 
 RATE_DIGITS = (6, 4)
-# Amounts and dates a signed application keeps unless a business admin
-# changes them (LN-05); every such change is logged.
+# Terms an application keeps once out of draft unless a business admin
+# changes them (LN-05); every such change is logged. They decide the money:
+# the amount and fee invoiced, and who earns the commission.
 GUARDED_FIELDS = [
     'amount', 'signing_date', 'expected_disbursement_date', 'fee_rate',
-    'product', 'party']
+    'product', 'party', 'employee', 'agent']
+# fields nobody changes once the application left draft
+FROZEN_FIELDS = ['company']
 SIGNED_STATES = ['signed', 'disbursing', 'disbursed', 'repaying', 'closed']
+# what a rep enters on a pending repayment, kept once received
+RECEIPT_FIELDS = {'received_date', 'received_amount'}
+# PostgreSQL: the row is locked by another transaction (FOR UPDATE NOWAIT)
+LOCK_NOT_AVAILABLE = '55P03'
+
+
+def new_channel_key():
+    "A random key hiding the ids of the channel lookup rows"
+    return secrets.randbelow(2 ** 30 - 1) + 1
 
 
 def is_loan_admin():
@@ -65,7 +81,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         return config.fee_product
 
 
-class Product(DeactivableMixin, ModelSQL, ModelView):
+class Product(ScopeCheckMixin, DeactivableMixin, ModelSQL, ModelView):
     "Financial Product"
     __name__ = 'loan.product'
     name = fields.Char("Name", required=True, translate=True)
@@ -130,9 +146,10 @@ class Product(DeactivableMixin, ModelSQL, ModelView):
             ]
 
 
-class Application(Workflow, ModelSQL, ModelView):
+class Application(ScopeCheckMixin, Workflow, ModelSQL, ModelView):
     "Loan Application"
     __name__ = 'loan.application'
+    _scope_fields = ('product',)
     _guarded_states = {
         'readonly': (Eval('state') != 'draft') & ~Id(
             'loan_brokerage', 'group_loan_admin').in_(
@@ -157,7 +174,7 @@ class Application(Workflow, ModelSQL, ModelView):
     employee = fields.Many2One(
         'company.employee', "Rep",
         domain=[('company', '=', Eval('company', -1))],
-        states={'readonly': Eval('state').in_(['closed', 'cancelled'])},
+        states=_guarded_states,
         help="The rep who signed the customer and earns the commission.")
     agent = fields.Many2One(
         'commission.agent', "Commission Agent",
@@ -165,7 +182,7 @@ class Application(Workflow, ModelSQL, ModelView):
             ('type_', '=', 'agent'),
             ('company', '=', Eval('company', -1)),
             ],
-        states={'readonly': ~Eval('state').in_(['draft', 'signed'])},
+        states=_guarded_states,
         help="Set from the rep's agent selection when signing.")
     currency = fields.Function(
         fields.Many2One('currency.currency', "Currency"),
@@ -203,6 +220,9 @@ class Application(Workflow, ModelSQL, ModelView):
             ('cancelled', "Cancelled"),
             ], "State", readonly=True, required=True, sort=False)
     note = fields.Text("Note")
+    channel_key = fields.Integer(
+        "Channel Key", readonly=True,
+        help="A random number in the ids of the channel lookup rows.")
 
     @classmethod
     def __setup__(cls):
@@ -240,6 +260,22 @@ class Application(Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(
+                table.id, where=table.channel_key == Null))
+        for id_, in cursor.fetchall():
+            cursor.execute(*table.update(
+                    [table.channel_key], [new_channel_key()],
+                    where=table.id == id_))
+
+    @classmethod
+    def default_channel_key(cls):
+        return new_channel_key()
 
     @classmethod
     def default_company(cls):
@@ -285,14 +321,16 @@ class Application(Workflow, ModelSQL, ModelView):
         for application in applications:
             values = {
                 'disbursed_amount': sum(
-                    (d.amount for d in application.disbursements),
-                    Decimal(0)),
+                    (d.amount or Decimal(0)
+                        for d in application.disbursements), Decimal(0)),
+                # a disbursement has no fee until its invoice is made
                 'fee_amount': sum(
-                    (d.fee_amount for d in application.disbursements),
-                    Decimal(0)),
+                    (d.fee_amount or Decimal(0)
+                        for d in application.disbursements), Decimal(0)),
                 'repaid_amount': sum(
                     (r.received_amount or Decimal(0)
-                        for r in application.repayments), Decimal(0)),
+                        for r in application.repayments
+                        if r.state == 'received'), Decimal(0)),
                 }
             for name in names:
                 result[name][application.id] = values[name]
@@ -304,7 +342,9 @@ class Application(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def write(cls, *args):
-        changes = cls._guarded_changes(args)
+        # the old values, before the write: check_modification refuses the
+        # changes of anybody but a business admin
+        changes = cls._guarded_changes(args) if is_loan_admin() else []
         actions = iter(args)
         new_product = [a for records, values in zip(actions, actions)
             if 'product' in values
@@ -315,36 +355,74 @@ class Application(Workflow, ModelSQL, ModelView):
             cls._log_product(application)
         if changes:
             Change = Pool().get('loan.application.change')
-            Change.save(changes)
+            with without_check_access():
+                Change.save(changes)
             cls._log_changes(changes)
 
     @classmethod
     def _guarded_changes(cls, args):
-        "Check and record changes of a signed application's terms (LN-05)"
-        pool = Pool()
-        Change = pool.get('loan.application.change')
+        "The changes of the terms of applications out of draft (LN-05)"
+        Change = Pool().get('loan.application.change')
         changes = []
         actions = iter(args)
         for applications, values in zip(actions, actions):
-            guarded = [f for f in GUARDED_FIELDS if f in values]
-            if not guarded:
-                continue
-            for application in applications:
-                if application.state not in SIGNED_STATES:
-                    continue
-                for name in guarded:
-                    old = getattr(application, name)
-                    new = values[name]
-                    if Change.same(old, new):
-                        continue
-                    if not is_loan_admin():
-                        raise SignedChangeError(gettext(
-                                'loan_brokerage.msg_application_signed_readonly',
-                                application=application.rec_name,
-                                field=cls.__names__(name)['field']))
-                    changes.append(Change.from_values(
-                            application, name, old, new))
+            for application, name in cls._changed_terms(
+                    applications, values, GUARDED_FIELDS):
+                changes.append(Change.from_values(
+                        application, name, getattr(application, name),
+                        values[name]))
         return changes
+
+    @classmethod
+    def _changed_terms(cls, applications, values, names):
+        "Yield (application out of draft, field of names) values change"
+        Change = Pool().get('loan.application.change')
+        names = [n for n in names if n in values]
+        if not names:
+            return
+        for application in applications:
+            if application.state == 'draft':
+                continue
+            for name in names:
+                if not Change.same(getattr(application, name), values[name]):
+                    yield application, name
+
+    @classmethod
+    def check_modification(cls, mode, applications, values=None,
+            external=False):
+        super().check_modification(
+            mode, applications, values=values, external=external)
+        if mode == 'write':
+            cls.check_terms(applications, values, external)
+        elif mode == 'delete':
+            cls.check_delete(applications, external)
+
+    @classmethod
+    def check_terms(cls, applications, values, external=False):
+        "Only a business admin changes the terms once out of draft (LN-05)"
+        refused = [('msg_application_frozen', a, n) for a, n in
+            cls._changed_terms(applications, values, FROZEN_FIELDS)]
+        if not is_loan_admin():
+            refused += [('msg_application_signed_readonly', a, n) for a, n in
+                cls._changed_terms(applications, values, GUARDED_FIELDS)]
+        for message, application, name in refused[:1]:
+            if external or checking():
+                # name nothing the caller may not see
+                check_rules(cls, [application], 'write')
+            raise SignedChangeError(gettext(
+                    'loan_brokerage.' + message,
+                    application=application.rec_name,
+                    field=cls.__names__(name)['field']))
+
+    @classmethod
+    def check_delete(cls, applications, external=False):
+        for application in applications:
+            if application.state not in {'draft', 'cancelled'}:
+                if external or checking():
+                    check_rules(cls, [application], 'delete')
+                raise ApplicationError(gettext(
+                        'loan_brokerage.msg_application_delete_signed',
+                        application=application.rec_name))
 
     @classmethod
     def _log_changes(cls, changes):
@@ -380,20 +458,12 @@ class Application(Workflow, ModelSQL, ModelView):
                 amount=application.amount or ''))
 
     @classmethod
-    def delete(cls, applications):
-        for application in applications:
-            if application.state not in {'draft', 'cancelled'}:
-                raise ApplicationError(gettext(
-                        'loan_brokerage.msg_application_delete_signed',
-                        application=application.rec_name))
-        super().delete(applications)
-
-    @classmethod
     def copy(cls, applications, default=None):
         default = default.copy() if default else {}
         for name in ['disbursements', 'repayments', 'changes', 'signing_date',
                 'agent']:
             default.setdefault(name, None)
+        default.setdefault('channel_key', lambda data: new_channel_key())
         return super().copy(applications, default=default)
 
     @classmethod
@@ -515,8 +585,7 @@ class Application(Workflow, ModelSQL, ModelView):
         disbursed, the repayment schedules."""
         pool = Pool()
         Disbursement = pool.get('loan.disbursement')
-        # serialise concurrent disbursements of the same applications
-        cls.lock(list({a for a, _, _ in items}))
+        cls.lock_disbursing(list({a for a, _, _ in items}))
         disbursements, remaining = [], {}
         for application, amount, date in items:
             application = cls(application.id)
@@ -537,6 +606,29 @@ class Application(Workflow, ModelSQL, ModelView):
         for disbursement in disbursements:
             cls._log_disbursement(disbursement)
         return disbursements
+
+    @classmethod
+    def lock_disbursing(cls, applications):
+        """Serialise concurrent disbursements of the same applications
+
+        ``FOR UPDATE NOWAIT`` in the running transaction: the loser of a race
+        is told to try again at once. (``ModelSQL.lock`` restarts the
+        transaction to take the lock first; when that keeps failing the
+        dispatcher answers HTTP 503 with no message.) A row changed by a
+        transaction committed since this one started raises a serialisation
+        failure, which the dispatcher retries with fresh data."""
+        transaction = Transaction()
+        # the transaction cannot read anything once the lock failed
+        busy = gettext('loan_brokerage.msg_disburse_busy',
+            application=', '.join(a.rec_name for a in applications))
+        try:
+            transaction.database.lock_records(
+                transaction.connection, cls._table,
+                [a.id for a in applications])
+        except backend.DatabaseOperationalError as exception:
+            if getattr(exception, 'sqlstate', None) != LOCK_NOT_AVAILABLE:
+                raise
+            raise DisburseBusyError(busy) from exception
 
     @classmethod
     def _log_disbursement(cls, disbursement):
@@ -602,7 +694,7 @@ class Application(Workflow, ModelSQL, ModelView):
             if repayments and all(r.state == 'received' for r in repayments):
                 to_close.append(application)
             elif (application.state == 'disbursed'
-                    and any(r.received_amount for r in repayments)):
+                    and any(r.state == 'received' for r in repayments)):
                 to_repaying.append(application)
         if to_repaying:
             cls.repaying(to_repaying)
@@ -610,9 +702,10 @@ class Application(Workflow, ModelSQL, ModelView):
             cls.close(to_close)
 
 
-class ApplicationChange(ModelSQL, ModelView):
+class ApplicationChange(ScopeCheckMixin, ModelSQL, ModelView):
     "Loan Application Change"
     __name__ = 'loan.application.change'
+    _scope_fields = ('application',)
     application = fields.Many2One(
         'loan.application', "Application", required=True,
         ondelete='CASCADE')
@@ -626,7 +719,6 @@ class ApplicationChange(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.__access__.add('application')
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
 
     @classmethod
@@ -665,9 +757,13 @@ class ApplicationChange(ModelSQL, ModelView):
             new_value=cls._text(Application, name, new))
 
 
-class Disbursement(ModelSQL, ModelView):
+# Made by the Disburse wizard only: its model access gives no one create or
+# write, so it has no ``__access__`` to the application (whose write access
+# would grant both); the application's visibility is repeated in its rules.
+class Disbursement(ScopeCheckMixin, ModelSQL, ModelView):
     "Loan Disbursement"
     __name__ = 'loan.disbursement'
+    _scope_fields = ('application',)
     application = fields.Many2One(
         'loan.application', "Application", required=True, readonly=True,
         ondelete='RESTRICT')
@@ -723,7 +819,6 @@ class Disbursement(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.__access__.add('application')
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
 
     @fields.depends('application', '_parent_application.company')
@@ -784,12 +879,16 @@ class Disbursement(ModelSQL, ModelView):
         by_invoice = defaultdict(list)
         invoice_ids = [d.fee_invoice.id for d in disbursements
             if d.fee_invoice]
-        for sub_ids in grouped_slice(invoice_ids, 1000):
-            for commission in Commission.search([
-                        ('origin.invoice', 'in', list(sub_ids),
-                            'account.invoice.line'),
-                        ]):
-                by_invoice[commission.origin.invoice.id].append(commission)
+        # the commission of a disbursement the user sees is part of it,
+        # whosever agent earns it
+        with without_check_access():
+            for sub_ids in grouped_slice(invoice_ids, 1000):
+                for commission in Commission.search([
+                            ('origin.invoice', 'in', list(sub_ids),
+                                'account.invoice.line'),
+                            ]):
+                    by_invoice[commission.origin.invoice.id].append(
+                        commission)
         amounts, states = {}, {}
         for disbursement in disbursements:
             commissions = by_invoice.get(
@@ -892,9 +991,10 @@ class Disbursement(ModelSQL, ModelView):
         raise DisburseError(gettext('loan_brokerage.msg_disbursement_delete'))
 
 
-class Repayment(ModelSQL, ModelView):
+class Repayment(ScopeCheckMixin, ModelSQL, ModelView):
     "Loan Repayment"
     __name__ = 'loan.repayment'
+    _scope_fields = ('application',)
     application = fields.Many2One(
         'loan.application', "Application", required=True,
         ondelete='CASCADE')
@@ -924,7 +1024,6 @@ class Repayment(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.__access__.add('application')
         cls._order = [
             ('application', 'ASC'), ('number', 'ASC'), ('id', 'ASC')]
         cls._buttons.update({
@@ -945,6 +1044,21 @@ class Repayment(ModelSQL, ModelView):
 
     def get_amount(self, name):
         return (self.principal or Decimal(0)) + (self.interest or Decimal(0))
+
+    @classmethod
+    def check_modification(cls, mode, repayments, values=None,
+            external=False):
+        super().check_modification(
+            mode, repayments, values=values, external=external)
+        if mode == 'write' and values.keys() & RECEIPT_FIELDS:
+            for repayment in repayments:
+                if repayment.state == 'received':
+                    if external or checking():
+                        check_rules(cls, [repayment], 'write')
+                    raise RepaymentError(gettext(
+                            'loan_brokerage.msg_repayment_received_readonly',
+                            application=repayment.application.rec_name,
+                            number=repayment.number))
 
     @classmethod
     @ModelView.button

@@ -3,35 +3,67 @@
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import without_check_access
 
+from .access import ScopeCheckMixin, check_rules, checking
 from .exceptions import SignedDeleteError
 
 
-class Party(metaclass=PoolMeta):
+# The host lets every user read customers; rules restrict them (PL-12, and
+# channel staff see none). These apply the rules to on_change and export_data
+# too (see access.py).
+class Party(ScopeCheckMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
     loan_applications = fields.One2Many(
         'loan.application', 'party', "Loan Applications", readonly=True)
 
     @classmethod
-    def delete(cls, parties):
-        cls.check_loan_signed(parties)
-        super().delete(parties)
+    def check_modification(cls, mode, parties, values=None, external=False):
+        super().check_modification(
+            mode, parties, values=values, external=external)
+        if mode == 'delete':
+            cls.check_loan_signed(parties, external=external)
 
     @classmethod
-    def check_loan_signed(cls, parties):
+    def check_loan_signed(cls, parties, external=False):
         "A customer signed to a product cannot be deleted (LN-05)"
         pool = Pool()
         Application = pool.get('loan.application')
-        applications = Application.search([
-                ('party', 'in', [p.id for p in parties]),
-                ('state', 'not in', ['draft', 'cancelled']),
-                ], limit=1)
+        # whoever deletes, even without access to loan applications
+        with without_check_access():
+            applications = Application.search([
+                    ('party', 'in', [p.id for p in parties]),
+                    ('state', 'not in', ['draft', 'cancelled']),
+                    ], limit=1)
         if applications:
             application, = applications
+            if external or checking():
+                # name nothing the caller may not see
+                check_rules(cls, [application.party], 'delete')
             raise SignedDeleteError(gettext(
                     'loan_brokerage.msg_party_delete_signed',
                     party=application.party.rec_name,
                     application=application.rec_name))
+
+
+class Address(ScopeCheckMixin, metaclass=PoolMeta):
+    __name__ = 'party.address'
+    _scope_fields = ('party',)
+
+
+class ContactMechanism(ScopeCheckMixin, metaclass=PoolMeta):
+    __name__ = 'party.contact_mechanism'
+    _scope_fields = ('party',)
+
+
+class Identifier(ScopeCheckMixin, metaclass=PoolMeta):
+    __name__ = 'party.identifier'
+    _scope_fields = ('party',)
+
+
+class OwnerHistory(ScopeCheckMixin, metaclass=PoolMeta):
+    __name__ = 'crm.party.owner.history'
+    _scope_fields = ('party',)
 
 
 class Erase(metaclass=PoolMeta):

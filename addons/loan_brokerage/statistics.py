@@ -10,6 +10,7 @@ from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
+from .access import ScopeCheckMixin
 from .loan import SIGNED_STATES
 
 DISBURSED_STATES = ['disbursing', 'disbursed', 'repaying', 'closed']
@@ -33,7 +34,7 @@ def _ratio(numerator, denominator):
     return round(numerator / denominator, 4)
 
 
-class Workload(ModelSQL, ModelView):
+class Workload(ScopeCheckMixin, ModelSQL, ModelView):
     "Rep Workload"
     __name__ = 'loan.statistics.workload'
     company = fields.Many2One('company.company', "Company")
@@ -80,7 +81,7 @@ class Workload(ModelSQL, ModelView):
                     date.as_('date')]))
 
 
-class Callback(ModelSQL, ModelView):
+class Callback(ScopeCheckMixin, ModelSQL, ModelView):
     "Callback Statistics"
     __name__ = 'loan.statistics.callback'
     company = fields.Many2One('company.company', "Company")
@@ -128,7 +129,7 @@ class Callback(ModelSQL, ModelView):
         return _ratio(self.done or 0, self.planned)
 
 
-class Funnel(ModelSQL, ModelView):
+class Funnel(ScopeCheckMixin, ModelSQL, ModelView):
     "Sales Funnel"
     __name__ = 'loan.statistics.funnel'
     company = fields.Many2One('company.company', "Company")

@@ -11,6 +11,11 @@ GROUPS = {
     'manager': ['loan_brokerage.group_loan', 'loan_brokerage.group_loan_admin'],
     'supervisor': ['loan_brokerage.group_loan'],
     'rep': ['loan_brokerage.group_loan'],
+    # reconciles the lenders' fee invoices with the reps' commission
+    # payouts: accounting and commissions; reads (only) the applications,
+    # disbursements and products behind them, not the repayments, the
+    # change log or the customers' phone numbers
+    'accountant': ['account.group_account', 'commission.group_commission'],
     }
 CHANNEL_LOGIN = 'channel'
 
@@ -31,6 +36,13 @@ APPLICATIONS = [
     ('钱志强', '+8613800138005', 'WJLC', 'rep3', '200000.00', 'repaying'),
     ('冯雪', '+8613800138006', 'JYD', 'rep3', '60000.00', 'closed'),
     ('陈宇', '+8613800138007', 'ZGJH', 'rep4', '1000000.00', 'cancelled'),
+    ('黄志明', '+8613800138008', 'FCD', 'rep1', '400000.00', 'repaying'),
+    ]
+# the business administrator's logged corrections of signed terms (LN-05):
+# customer, field, days added
+CORRECTIONS = [
+    ('黄志明', 'expected_disbursement_date', 3),
+    ('钱志强', 'expected_disbursement_date', 5),
     ]
 # a 1×1 PNG standing for a contract photo
 PHOTO = base64.b64decode(
@@ -48,6 +60,7 @@ def load(demo):
     _create_agents(demo, plan)
     products = _create_products(demo)
     _create_applications(demo, products)
+    _correct_applications(demo)
     _create_channel_user(demo)
 
 
@@ -154,6 +167,15 @@ def _create_applications(demo, products):
         if state == 'signed':
             continue
         _disburse(application, state, today - dt.timedelta(days=45 - index))
+
+
+def _correct_applications(demo):
+    Application = Model.get('loan.application', config=demo.config)
+    for name, field, days in CORRECTIONS:
+        application, = Application.find([('party.name', '=', name)])
+        value = getattr(application, field) or application.signing_date
+        setattr(application, field, value + dt.timedelta(days=days))
+        application.save()
 
 
 def _disburse(application, state, date):
