@@ -4,13 +4,12 @@ from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
-from .access import ScopeCheckMixin
+from telesales_pipeline.access import CustomerDataMixin
 
 
-class Invoice(ScopeCheckMixin, metaclass=PoolMeta):
+class Invoice(CustomerDataMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice'
     # the host's on_change methods read the party's addresses, terms...
-    _scope_fields = ('party',)
     crm_customer = fields.Function(fields.Many2One(
             'party.party', "Customer Concerned",
             context={'company': Eval('company', -1)}, depends={'company'},
@@ -48,24 +47,21 @@ class Invoice(ScopeCheckMixin, metaclass=PoolMeta):
                 ]]
 
 
-class InvoiceLine(ScopeCheckMixin, metaclass=PoolMeta):
+class InvoiceLine(CustomerDataMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice.line'
-    _scope_fields = ('invoice', 'party')
 
     @classmethod
     def _get_origin(cls):
         return super()._get_origin() + ['loan.disbursement']
 
 
-class InvoiceTax(ScopeCheckMixin, metaclass=PoolMeta):
+class InvoiceTax(CustomerDataMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice.tax'
-    _scope_fields = ('invoice',)
 
 
-class Move(ScopeCheckMixin, metaclass=PoolMeta):
+class Move(CustomerDataMixin, metaclass=PoolMeta):
     __name__ = 'account.move'
 
 
-class MoveLine(ScopeCheckMixin, metaclass=PoolMeta):
+class MoveLine(CustomerDataMixin, metaclass=PoolMeta):
     __name__ = 'account.move.line'
-    _scope_fields = ('move', 'party')

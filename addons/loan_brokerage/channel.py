@@ -7,7 +7,7 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 
-from .access import ScopeCheckMixin
+from telesales_pipeline.access import CustomerDataMixin
 
 try:
     import phonenumbers
@@ -48,7 +48,7 @@ KEY_SHIFT = 2 ** 22
 LOOKUP_OPERATORS = {'=', 'like', 'ilike'}
 
 
-class ChannelStatus(ScopeCheckMixin, ModelSQL, ModelView):
+class ChannelStatus(CustomerDataMixin, ModelSQL, ModelView):
     "Customer Disbursement Status"
     __name__ = 'loan.channel.status'
     application = fields.Many2One('loan.application', "Application")

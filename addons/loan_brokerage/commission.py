@@ -15,13 +15,13 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
-from .access import ScopeCheckMixin, check_rules, checking
+from telesales_pipeline.access import CustomerDataMixin, check_rules, checking
 from .exceptions import CommissionError
 
 MONEY_FIELDS = {'fee_amount', 'amount', 'invoiced_amount', 'paid_amount'}
 
 
-class Agent(ScopeCheckMixin, metaclass=PoolMeta):
+class Agent(CustomerDataMixin, metaclass=PoolMeta):
     __name__ = 'commission.agent'
     employee = fields.Function(
         fields.Many2One('company.employee', "Employee",
@@ -67,9 +67,8 @@ class Agent(ScopeCheckMixin, metaclass=PoolMeta):
                     ).select(agent.id, where=employee.id.in_(employees)))]
 
 
-class Commission(ScopeCheckMixin, metaclass=PoolMeta):
+class Commission(CustomerDataMixin, metaclass=PoolMeta):
     __name__ = 'commission'
-    _scope_fields = ('agent',)
 
     @classmethod
     def check_modification(cls, mode, commissions, values=None,
@@ -95,7 +94,7 @@ class Commission(ScopeCheckMixin, metaclass=PoolMeta):
             and isinstance(self.origin.origin, Disbursement))
 
 
-class CommissionStatement(ScopeCheckMixin, ModelSQL, ModelView):
+class CommissionStatement(CustomerDataMixin, ModelSQL, ModelView):
     "Rep Commission Statement"
     __name__ = 'loan.commission.statement'
     company = fields.Many2One('company.company', "Company")

@@ -19,7 +19,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import ScopeCheckMixin, check_rules, checking
+from telesales_pipeline.access import CustomerDataMixin, check_rules, checking
 from .exceptions import (
     ApplicationError, ConfigurationError, DisburseBusyError, DisburseError,
     RepaymentError, SignedChangeError, SignError)
@@ -81,7 +81,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         return config.fee_product
 
 
-class Product(ScopeCheckMixin, DeactivableMixin, ModelSQL, ModelView):
+class Product(CustomerDataMixin, DeactivableMixin, ModelSQL, ModelView):
     "Financial Product"
     __name__ = 'loan.product'
     name = fields.Char("Name", required=True, translate=True)
@@ -146,10 +146,9 @@ class Product(ScopeCheckMixin, DeactivableMixin, ModelSQL, ModelView):
             ]
 
 
-class Application(ScopeCheckMixin, Workflow, ModelSQL, ModelView):
+class Application(CustomerDataMixin, Workflow, ModelSQL, ModelView):
     "Loan Application"
     __name__ = 'loan.application'
-    _scope_fields = ('product',)
     _guarded_states = {
         'readonly': (Eval('state') != 'draft') & ~Id(
             'loan_brokerage', 'group_loan_admin').in_(
@@ -702,10 +701,9 @@ class Application(ScopeCheckMixin, Workflow, ModelSQL, ModelView):
             cls.close(to_close)
 
 
-class ApplicationChange(ScopeCheckMixin, ModelSQL, ModelView):
+class ApplicationChange(CustomerDataMixin, ModelSQL, ModelView):
     "Loan Application Change"
     __name__ = 'loan.application.change'
-    _scope_fields = ('application',)
     application = fields.Many2One(
         'loan.application', "Application", required=True,
         ondelete='CASCADE')
@@ -760,10 +758,9 @@ class ApplicationChange(ScopeCheckMixin, ModelSQL, ModelView):
 # Made by the Disburse wizard only: its model access gives no one create or
 # write, so it has no ``__access__`` to the application (whose write access
 # would grant both); the application's visibility is repeated in its rules.
-class Disbursement(ScopeCheckMixin, ModelSQL, ModelView):
+class Disbursement(CustomerDataMixin, ModelSQL, ModelView):
     "Loan Disbursement"
     __name__ = 'loan.disbursement'
-    _scope_fields = ('application',)
     application = fields.Many2One(
         'loan.application', "Application", required=True, readonly=True,
         ondelete='RESTRICT')
@@ -991,10 +988,9 @@ class Disbursement(ScopeCheckMixin, ModelSQL, ModelView):
         raise DisburseError(gettext('loan_brokerage.msg_disbursement_delete'))
 
 
-class Repayment(ScopeCheckMixin, ModelSQL, ModelView):
+class Repayment(CustomerDataMixin, ModelSQL, ModelView):
     "Loan Repayment"
     __name__ = 'loan.repayment'
-    _scope_fields = ('application',)
     application = fields.Many2One(
         'loan.application', "Application", required=True,
         ondelete='CASCADE')

@@ -5,14 +5,11 @@ from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import without_check_access
 
-from .access import ScopeCheckMixin, check_rules, checking
+from telesales_pipeline.access import check_rules, checking
 from .exceptions import SignedDeleteError
 
 
-# The host lets every user read customers; rules restrict them (PL-12, and
-# channel staff see none). These apply the rules to on_change and export_data
-# too (see access.py).
-class Party(ScopeCheckMixin, metaclass=PoolMeta):
+class Party(metaclass=PoolMeta):
     __name__ = 'party.party'
     loan_applications = fields.One2Many(
         'loan.application', 'party', "Loan Applications", readonly=True)
@@ -44,26 +41,6 @@ class Party(ScopeCheckMixin, metaclass=PoolMeta):
                     'loan_brokerage.msg_party_delete_signed',
                     party=application.party.rec_name,
                     application=application.rec_name))
-
-
-class Address(ScopeCheckMixin, metaclass=PoolMeta):
-    __name__ = 'party.address'
-    _scope_fields = ('party',)
-
-
-class ContactMechanism(ScopeCheckMixin, metaclass=PoolMeta):
-    __name__ = 'party.contact_mechanism'
-    _scope_fields = ('party',)
-
-
-class Identifier(ScopeCheckMixin, metaclass=PoolMeta):
-    __name__ = 'party.identifier'
-    _scope_fields = ('party',)
-
-
-class OwnerHistory(ScopeCheckMixin, metaclass=PoolMeta):
-    __name__ = 'crm.party.owner.history'
-    _scope_fields = ('party',)
 
 
 class Erase(metaclass=PoolMeta):

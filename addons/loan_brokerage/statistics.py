@@ -10,7 +10,7 @@ from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .access import ScopeCheckMixin
+from telesales_pipeline.access import CustomerDataMixin
 from .loan import SIGNED_STATES
 
 DISBURSED_STATES = ['disbursing', 'disbursed', 'repaying', 'closed']
@@ -34,7 +34,7 @@ def _ratio(numerator, denominator):
     return round(numerator / denominator, 4)
 
 
-class Workload(ScopeCheckMixin, ModelSQL, ModelView):
+class Workload(CustomerDataMixin, ModelSQL, ModelView):
     "Rep Workload"
     __name__ = 'loan.statistics.workload'
     company = fields.Many2One('company.company', "Company")
@@ -81,7 +81,7 @@ class Workload(ScopeCheckMixin, ModelSQL, ModelView):
                     date.as_('date')]))
 
 
-class Callback(ScopeCheckMixin, ModelSQL, ModelView):
+class Callback(CustomerDataMixin, ModelSQL, ModelView):
     "Callback Statistics"
     __name__ = 'loan.statistics.callback'
     company = fields.Many2One('company.company', "Company")
@@ -129,7 +129,7 @@ class Callback(ScopeCheckMixin, ModelSQL, ModelView):
         return _ratio(self.done or 0, self.planned)
 
 
-class Funnel(ScopeCheckMixin, ModelSQL, ModelView):
+class Funnel(CustomerDataMixin, ModelSQL, ModelView):
     "Sales Funnel"
     __name__ = 'loan.statistics.funnel'
     company = fields.Many2One('company.company', "Company")

@@ -42,6 +42,23 @@ from .phone import mask_deep, must_mask
 _SENT = '_crm_rpc_sent'
 
 
+def checking():
+    "Whether the current call comes from a user over RPC"
+    transaction = Transaction()
+    return bool(transaction.user and transaction.check_access)
+
+
+def check_rules(Model, records, mode='read'):
+    """Refuse, with Tryton's anonymous rule error, the records the caller
+    may not reach in mode: call it before an error names them"""
+    Rule = Pool().get('ir.rule')
+    ids = [r.id for r in records
+        if isinstance(r.id, int) and r.id >= 0]
+    if ids:
+        with check_access():
+            Rule.check(Model.__name__, ids, mode)
+
+
 def check_record_access(record, sent=()):
     """Refuse the call when the caller may not read record or a record its
     sent many-to-one and reference values point to"""
@@ -143,11 +160,8 @@ class CustomerDataMixin:
         """The record rules of mode before anything else: the business
         checks (check_modification, validations) would otherwise refuse a
         record the caller may not see by its name, its customer or owner"""
-        pool = Pool()
-        Rule = pool.get('ir.rule')
-        transaction = Transaction()
-        if transaction.user and transaction.check_access and records:
-            Rule.check(cls.__name__, [r.id for r in records], mode=mode)
+        if checking():
+            check_rules(cls, records, mode)
 
     @classmethod
     def export_data(cls, records, fields_names, header=False):
