@@ -27,6 +27,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, TransactionError, check_access
 
 from .exceptions import NulTextError, ProtectedFieldError
+from .spreadsheet import IN_MAX
 
 # set by the ORM itself, never by a user
 ORM_FIELDS = {'id', 'create_uid', 'create_date', 'write_uid', 'write_date'}
@@ -201,7 +202,7 @@ def lock_rows(Model_, records):
         return
     table = Model_.__table__()
     cursor = Transaction().connection.cursor()
-    for sub_ids in grouped_slice(ids):
+    for sub_ids in grouped_slice(ids, IN_MAX):
         try:
             cursor.execute(*table.select(table.id,
                     where=fields.SQL_OPERATORS['in'](table.id, sub_ids),
