@@ -622,6 +622,7 @@ def test_concurrent_claims(contested):
         if a != 'ok' and not translated(a[2])]
     assert not untranslated, untranslated[:5]
     assert kinds['ok'] and kinds['refused claim'], kinds
+    print('answers of the concurrent calls:', dict(kinds))
 
     # integrity, read as the administrator
     employees = {r.context['employee'] for r in reps.values()}
