@@ -224,8 +224,8 @@ def _when(text, where):
     if operator in {'in', 'not in'}:
         value = [v.strip() for v in value.split(',')]
     else:
-        value = value.strip()
-        value = None if value == 'None' else value
+        value = {'None': None, 'True': True, 'False': False}.get(
+            value.strip(), value.strip())
     return [(name, operator, value)]
 
 

@@ -17,9 +17,10 @@ buttons. The other ways out of a model are guarded here:
   so the caller must be able to read them; the paths reach the phone numbers
   of the customer (``party/mobile``), masked for a user without full
   numbers;
-* ``write`` and ``delete``: the record rules are checked first, before the
-  business checks, whose refusals would name a record the caller may not
-  see, its customer or its owner.
+* ``write``, ``delete`` and ``copy``: the record rules are checked first,
+  before any code of the method (the business checks of every module),
+  whose refusals would name a record the caller may not see, its customer
+  or its owner.
 
 A model takes all three with :class:`CustomerDataMixin` (host models through a
 ``PoolMeta`` extension, as below). Besides, the searches of resources
@@ -31,7 +32,9 @@ import functools
 from sql import Null
 from sql.functions import Position, Substring
 
+from trytond.i18n import gettext
 from trytond.model import ModelStorage, fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.rpc import RPC
 from trytond.tools import is_instance_method
@@ -49,14 +52,23 @@ def checking():
 
 
 def check_rules(Model, records, mode='read'):
-    """Refuse, with Tryton's anonymous rule error, the records the caller
-    may not reach in mode: call it before an error names them"""
+    """Refuse the records the caller may not reach in mode, naming none of
+    them: call it before an error names them
+
+    The message is the module's: Tryton's rule errors have no Chinese text
+    and list the rules."""
     Rule = Pool().get('ir.rule')
     ids = [r.id for r in records
         if isinstance(r.id, int) and r.id >= 0]
-    if ids:
+    if not ids:
+        return
+    try:
         with check_access():
             Rule.check(Model.__name__, ids, mode)
+    except AccessError:
+        raise AccessError(gettext(
+                'telesales_pipeline.msg_records_not_visible',
+                model=Model.__names__()['model'])) from None
 
 
 def check_record_access(record, sent=()):
@@ -130,6 +142,38 @@ def _mask_result(value):
     return mask_deep(value)
 
 
+class RulesFirstRPC(RPC):
+    """write, delete or copy over RPC: the record rules of the mode before
+    any code of the method
+
+    Every module may extend write, delete, copy or check_modification with
+    checks whose messages name the record, its customer or its owner, and
+    the ORM checks the record rules of a write or a delete only after them."""
+    __slots__ = ('mode',)
+
+    @classmethod
+    def wrap(cls, rpc, mode):
+        new = cls.__new__(cls)
+        for name in RPC.__slots__:
+            setattr(new, name, getattr(rpc, name))
+        new.mode = mode
+        return new
+
+    def decorate(self, func):
+        func = super().decorate(func)
+        Model = func.__self__
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            if checking():
+                check_rules(Model, [r for arg in args
+                        if isinstance(arg, (list, tuple))
+                        for r in arg if isinstance(r, ModelStorage)], mode)
+            return func(*args, **kwargs)
+        return wrapper
+
+
 class CustomerDataMixin:
     "Guard the instance calls and the exports of a model of customer data"
     __slots__ = ()
@@ -141,27 +185,11 @@ class CustomerDataMixin:
             if (rpc.instantiate == 0 and not isinstance(rpc, RecordRPC)
                     and is_instance_method(cls, name)):
                 cls.__rpc__[name] = RecordRPC.wrap(rpc)
-
-    @classmethod
-    def write(cls, *args):
-        actions = iter(args)
-        cls._check_rules_first(
-            [r for records, _ in zip(actions, actions) for r in records],
-            'write')
-        super().write(*args)
-
-    @classmethod
-    def delete(cls, records):
-        cls._check_rules_first(records, 'delete')
-        super().delete(records)
-
-    @classmethod
-    def _check_rules_first(cls, records, mode):
-        """The record rules of mode before anything else: the business
-        checks (check_modification, validations) would otherwise refuse a
-        record the caller may not see by its name, its customer or owner"""
-        if checking():
-            check_rules(cls, records, mode)
+        for name, mode in [
+                ('write', 'write'), ('delete', 'delete'), ('copy', 'read')]:
+            rpc = cls.__rpc__.get(name)
+            if rpc is not None and not isinstance(rpc, RulesFirstRPC):
+                cls.__rpc__[name] = RulesFirstRPC.wrap(rpc, mode)
 
     @classmethod
     def export_data(cls, records, fields_names, header=False):

@@ -9,8 +9,18 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
+from .exceptions import ProtectedFieldError
+from .guard import (
+    TextCheckMixin, changed_fields, check_visible,
+    field_labels, readonly_fields, refuse_changes, refuse_given)
 
-class Appointment(Workflow, ModelSQL, ModelView):
+# read-only once the appointment is no longer planned
+PLANNED_FIELDS = {
+    'party', 'employee', 'type_', 'date', 'subject', 'remind_before'}
+
+
+class Appointment(
+        TextCheckMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'crm.appointment'
     __string__ = "Appointment"
     _states = {'readonly': Eval('state') != 'planned'}
@@ -132,8 +142,52 @@ class Appointment(Workflow, ModelSQL, ModelView):
         return '%s - %s' % (self.party.rec_name, self.subject)
 
     @classmethod
+    def create(cls, vlist):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            # planned, then moved by the buttons (done, no show, cancel)
+            refuse_given(cls, [
+                    {k: v for k, v in values.items()
+                        if not (k == 'state' and v == 'planned')}
+                    for values in vlist], readonly_fields(cls))
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(
+            cls, mode, appointments, values=None, external=False):
+        if external and mode in {'write', 'delete'}:
+            # before any message naming them
+            check_visible(cls, appointments)
+        super().check_modification(
+            mode, appointments, values=values, external=external)
+        if mode == 'write' and external:
+            for appointment in appointments:
+                refuse_changes(appointment, values, readonly_fields(cls))
+                appointment._check_state_fields(values)
+
+    def _check_state_fields(self, values):
+        "Refuse a change of the fields the form shows read-only in the state"
+        names = set()
+        if self.state != 'planned':
+            names |= PLANNED_FIELDS
+        if self.state == 'cancelled':
+            names.add('result')
+        changed = changed_fields(self, values, names)
+        if changed:
+            states = dict(self.fields_get(['state'])['state']['selection'])
+            raise ProtectedFieldError(gettext(
+                    'telesales_pipeline.msg_field_readonly_state',
+                    record=self.rec_name, state=states[self.state],
+                    fields=field_labels(self.__class__, changed)))
+
+    @classmethod
     def copy(cls, appointments, default=None):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            # copy reads the originals past the record rules
+            check_visible(cls, appointments)
         default = default.copy() if default is not None else {}
+        default.setdefault('state', 'planned')
         default.setdefault('result')
         default.setdefault('reminded', False)
         return super().copy(appointments, default=default)

@@ -66,3 +66,19 @@ class DuplicateWarning(UserWarning):
 
 class ImportError_(UserError):
     pass
+
+
+class ProtectedFieldError(AccessError):
+    pass
+
+
+class NulTextError(ValidationError):
+    pass
+
+
+class CollaboratorError(UserError):
+    pass
+
+
+class OwnerAssignError(UserError):
+    pass

@@ -11,6 +11,11 @@ from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction, without_check_access
 
+from .exceptions import ProtectedFieldError
+from .guard import (
+    TextCheckMixin, check_visible, readonly_fields,
+    refuse_changes, refuse_given)
+
 
 class FollowupMethod(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     __name__ = 'crm.followup.method'
@@ -39,7 +44,8 @@ class FollowupMethod(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         return methods[0] if methods else None
 
 
-class Followup(ModelSQL, ModelView):
+class Followup(
+        TextCheckMixin, ModelSQL, ModelView):
     __name__ = 'crm.followup'
     __string__ = "Follow-up"
     party = fields.Many2One(
@@ -80,6 +86,14 @@ class Followup(ModelSQL, ModelView):
         cls.reminder_state.states = {
             'invisible': ~Bool(Eval('reminder_state')),
             }
+        # the system's log is read-only
+        for name in ['party', 'employee', 'date', 'method', 'content',
+                'progress', 'next_callback', 'reminder_user']:
+            field = getattr(cls, name)
+            field.states = field.states.copy()
+            field.states['readonly'] = (
+                field.states.get('readonly', False)
+                | Eval('automatic', False))
 
     @staticmethod
     def default_date():
@@ -124,6 +138,30 @@ class Followup(ModelSQL, ModelView):
             if values.get('next_callback') or values.get('reminder_user'):
                 values['reminder_state'] = 'open'
         return values
+
+    @classmethod
+    def create(cls, vlist):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            # the origin is set by the One2Many of the order or opportunity
+            refuse_given(cls, vlist, readonly_fields(cls) - {'origin'})
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(cls, mode, followups, values=None, external=False):
+        if external and mode in {'write', 'delete'}:
+            # before any message naming them
+            check_visible(cls, followups)
+        super().check_modification(
+            mode, followups, values=values, external=external)
+        if mode == 'write' and external:
+            for followup in followups:
+                if followup.automatic:
+                    # the system's log (PL-07) is not a user's to rewrite
+                    raise ProtectedFieldError(gettext(
+                            'telesales_pipeline.msg_followup_automatic',
+                            followup=followup.rec_name))
+                refuse_changes(followup, values, readonly_fields(cls))
 
     @classmethod
     def on_modification(cls, mode, followups, field_names=None):
@@ -179,8 +217,16 @@ class Followup(ModelSQL, ModelView):
 
     @classmethod
     def copy(cls, followups, default=None):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            # copy reads the originals past the record rules
+            check_visible(cls, followups)
         default = default.copy() if default is not None else {}
+        # a copy is the user's own follow-up, not the system's log
         default.setdefault('reminded', False)
+        default.setdefault('automatic', False)
+        default.setdefault('origin', None)
+        default.setdefault('reminder_state', None)
         return super().copy(followups, default=default)
 
     @classmethod

@@ -22,36 +22,113 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .bulk import bulk_create
 from .exceptions import (
-    ClaimQuotaError, ClaimTakenError, CustomerDeleteError, MarkerError,
-    NoEmployeeError, OwnershipError, ReleaseError, StageError,
-    StageLockedError, VIPApprovalError)
+    ClaimQuotaError, ClaimTakenError, CollaboratorError, CustomerDeleteError,
+    MarkerError, NoEmployeeError, OwnerAssignError, OwnershipError,
+    ProtectedFieldError, ReleaseError, StageError, StageLockedError,
+    VIPApprovalError)
+from .guard import (
+    TextCheckMixin, check_visible, field_labels,
+    is_administrator, lock_rows, readonly_fields, refuse_changes,
+    visible_ids)
 from .spreadsheet import IN_MAX
 
 
+def _crm_race(exception, message, check=None):
+    """Answer a button pressed on customers that changed meanwhile
 
-def _claim_race(func):
-    """Refuse a claim of customers that left the pool with a clear message
+    ModelView.button first reads the records under the visibility rules and
+    checks the button's states: a customer another user claimed, released or
+    moved a moment ago would be refused with a generic access error or an
+    untranslated "You can not call". Instead, ids the user cannot see (any
+    more) are refused with message, which names neither the customer nor
+    its owner (the ids may be anyone's, or no customer's at all); then
+    check(cls, parties) is given the visible ones: it returns those to act
+    on (an action already done is skipped) or raises the business refusal.
+    """
+    def decorator(func):
+        @wraps(func)
+        def wrapper(cls, parties, *args, **kwargs):
+            transaction = Transaction()
+            ids = {p.id for p in parties if p.id is not None and p.id >= 0}
+            if transaction.user and transaction.check_access and ids:
+                if visible_ids(cls, ids) != ids:
+                    raise exception(gettext(message))
+                if check:
+                    # still through the button: its groups are checked
+                    # even when nothing is left to do
+                    parties = check(cls, cls.browse(sorted(ids)))
+            return func(cls, parties, *args, **kwargs)
+        return wrapper
+    return decorator
 
-    ModelView.button first reads the records under the visibility rules: a
-    customer another rep claimed a moment ago is no longer visible to this
-    rep and the read would fail with a generic access error."""
-    @wraps(func)
-    def wrapper(cls, parties, *args, **kwargs):
+
+def _claimable(cls, parties):
+    for party in parties:
+        if party.crm_ownership != 'shared' or not party.crm_stage:
+            raise cls._crm_taken_error(party)
+    return parties
+
+
+def _owned(cls, parties):
+    "Those not in the pool (released already)"
+    return [p for p in parties if p.crm_ownership != 'shared']
+
+
+def _movable(step):
+    def check(cls, parties):
+        for party in parties:
+            cls._crm_check_stage_step(party, step)
+        return parties
+    return check
+
+
+def _pending(cls, parties):
+    for party in parties:
+        if party.crm_vip_state != 'pending':
+            raise VIPApprovalError(gettext(
+                    'telesales_pipeline.msg_vip_not_pending',
+                    customer=party.rec_name,
+                    state=party.crm_vip_state_string or '-'))
+    return parties
+
+
+def _customers(cls, parties):
+    for party in parties:
+        if not party.crm_stage:
+            raise StageError(gettext(
+                    'telesales_pipeline.msg_not_customer',
+                    customer=party.rec_name))
+    return parties
+
+
+def _not_shared(cls, parties):
+    for party in parties:
+        if party.crm_ownership not in {'personal', 'collaborative'}:
+            raise CollaboratorError(gettext(
+                    'telesales_pipeline.msg_collaborators_shared',
+                    customer=party.rec_name))
+    return parties
+
+
+class CustomerWizardMixin:
+    "A wizard on customers: those the user cannot see are named nowhere"
+    __slots__ = ()
+
+    @classmethod
+    def check_access(cls):
         transaction = Transaction()
-        ids = [p.id for p in parties if p.id is not None and p.id >= 0]
-        if transaction.user and transaction.check_access and ids:
-            visible = {p.id for p in cls.search([('id', 'in', ids)])}
-            hidden = [i for i in ids if i not in visible]
-            with without_check_access():
-                for party in cls.browse(hidden):
-                    if party.crm_ownership != 'shared':
-                        raise ClaimTakenError(gettext(
-                                'telesales_pipeline.msg_claim_taken',
-                                customer=party.rec_name,
-                                owner=party.crm_owner.rec_name
-                                if party.crm_owner else ''))
-        return func(cls, parties, *args, **kwargs)
-    return wrapper
+        context = transaction.context
+        if transaction.user and context.get('active_model') == 'party.party':
+            ids = set(context.get('active_ids') or [])
+            if context.get('active_id') is not None:
+                ids.add(context['active_id'])
+            Party = Pool().get('party.party')
+            ids = {i for i in ids if isinstance(i, int) and i >= 0}
+            if ids and visible_ids(Party, ids) != ids:
+                # Tryton's rule error has no Chinese text
+                raise ReleaseError(gettext(
+                        'telesales_pipeline.msg_customer_unavailable'))
+        super().check_access()
 
 
 STAGES = [
@@ -112,7 +189,7 @@ def user_in_group(xml_id):
     return _group_id(xml_id) in User.get_groups()
 
 
-class Party(metaclass=PoolMeta):
+class Party(TextCheckMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
 
     crm_stage = fields.Selection(
@@ -144,7 +221,10 @@ class Party(metaclass=PoolMeta):
         states={
             'required': Bool(Eval('crm_stage')),
             'invisible': ~Eval('crm_stage'),
-            })
+            'readonly': Eval('id', -1) >= 0,
+            },
+        help="Changed by the claim, release, reassign and collaborators "
+        "buttons.")
     crm_owner = fields.Many2One(
         'company.employee', "Owner", ondelete='RESTRICT',
         states={
@@ -158,7 +238,10 @@ class Party(metaclass=PoolMeta):
         "Collaborators",
         states={
             'invisible': Eval('crm_ownership') != 'collaborative',
-            })
+            'readonly': Eval('id', -1) >= 0,
+            },
+        help="Changed by the owner or a supervisor with the collaborators "
+        "button.")
     crm_level = fields.Many2One('crm.level', "Level", ondelete='RESTRICT')
     crm_source = fields.Many2One('crm.source', "Source", ondelete='RESTRICT')
     crm_status = fields.Many2One('crm.status', "Status", ondelete='RESTRICT')
@@ -237,6 +320,11 @@ class Party(metaclass=PoolMeta):
                 'crm_reassign': {
                     'invisible': ~Eval('crm_stage'),
                     'depends': ['crm_stage'],
+                    },
+                'crm_collaborate': {
+                    'invisible': ~Eval('crm_ownership', '').in_(
+                        ['personal', 'collaborative']),
+                    'depends': ['crm_ownership'],
                     },
                 'crm_approve_vip': {
                     'invisible': Eval('crm_vip_state') != 'pending',
@@ -329,7 +417,7 @@ class Party(metaclass=PoolMeta):
     def validate_fields(cls, parties, field_names):
         super().validate_fields(parties, field_names)
         if field_names & {'crm_stage', 'crm_ownership', 'crm_owner',
-                'crm_marker'}:
+                'crm_collaborators', 'crm_marker'}:
             for party in parties:
                 party.check_crm()
 
@@ -345,6 +433,10 @@ class Party(metaclass=PoolMeta):
             raise OwnershipError(gettext(
                     'telesales_pipeline.msg_customer_shared_owner',
                     customer=self.rec_name))
+        if self.crm_collaborators and self.crm_ownership != 'collaborative':
+            raise OwnershipError(gettext(
+                    'telesales_pipeline.msg_customer_collaborators_ownership',
+                    customer=self.rec_name))
         if (self.crm_marker
                 and self.crm_marker not in STAGE_MARKERS[self.crm_stage]):
             raise MarkerError(gettext(
@@ -354,6 +446,7 @@ class Party(metaclass=PoolMeta):
                     stage=self.crm_stage_string))
 
     crm_stage_string = crm_stage.translated('crm_stage')
+    crm_vip_state_string = crm_vip_state.translated('crm_vip_state')
     crm_marker_string = crm_marker.translated('crm_marker')
 
     # Owner-change history and automatic follow-ups (PL-07, PL-08)
@@ -369,10 +462,13 @@ class Party(metaclass=PoolMeta):
     @classmethod
     def on_write(cls, parties, values):
         callbacks = super().on_write(parties, values)
-        if not ({'crm_stage', 'crm_ownership', 'crm_owner'} & values.keys()):
+        if not ({'crm_stage', 'crm_ownership', 'crm_owner',
+                    'crm_collaborators'} & values.keys()):
             return callbacks
         old = {p.id: (p.crm_stage, p.crm_ownership,
-                p.crm_owner.id if p.crm_owner else None) for p in parties}
+                p.crm_owner.id if p.crm_owner else None,
+                frozenset(e.id for e in p.crm_collaborators))
+            for p in parties}
         action = Transaction().context.get('_crm_action', 'edit')
 
         def record():
@@ -387,19 +483,30 @@ class Party(metaclass=PoolMeta):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         histories = []
+        collaborative = []
         for sub_ids in grouped_slice(ids, IN_MAX):
             cursor.execute(*table.select(
                     table.id, table.crm_ownership, table.crm_owner,
                     where=reduce_ids(table.id, sub_ids)
                     & (table.crm_stage != Null)))
-            histories.extend({
-                    'party': id_, 'action': action,
-                    'from_ownership': None, 'from_owner': None,
-                    'to_ownership': ownership, 'to_owner': owner}
-                for id_, ownership, owner in cursor
-                if (ownership, owner) != (None, None))
+            for id_, ownership, owner in cursor:
+                if (ownership, owner) == (None, None):
+                    continue
+                histories.append({
+                        'party': id_, 'action': action,
+                        'from_ownership': None, 'from_owner': None,
+                        'to_ownership': ownership, 'to_owner': owner})
+                if ownership == 'collaborative':
+                    collaborative.append(histories[-1])
+        # imports create no collaborative customers: read them one by one
+        for history in collaborative:
+            history['collaborators'] = cls(
+                history['party'])._crm_collaborator_names()
         with without_check_access():
             bulk_create(History, histories)
+
+    def _crm_collaborator_names(self):
+        return ', '.join(sorted(e.rec_name for e in self.crm_collaborators))
 
     @classmethod
     def _crm_record_changes(cls, parties, old, action):
@@ -410,17 +517,24 @@ class Party(metaclass=PoolMeta):
         histories = []
         with without_check_access():
             for party in parties:
-                stage, ownership, owner = old[party.id]
+                stage, ownership, owner, collaborators = old[party.id]
                 new_owner = party.crm_owner.id if party.crm_owner else None
-                if (ownership, owner) != (party.crm_ownership, new_owner):
+                new_collaborators = frozenset(
+                    e.id for e in party.crm_collaborators)
+                if ((ownership, owner, collaborators)
+                        != (party.crm_ownership, new_owner,
+                            new_collaborators)):
                     histories.append({
                             'party': party.id, 'action': action,
                             'from_ownership': ownership, 'from_owner': owner,
                             'to_ownership': party.crm_ownership,
-                            'to_owner': new_owner})
+                            'to_owner': new_owner,
+                            'collaborators': (
+                                party._crm_collaborator_names() or None),
+                            })
                     if ownership is not None:
                         Followup.log(party, party._crm_owner_message(
-                                action, owner))
+                                action, ownership, owner))
                 if stage is not None and stage != party.crm_stage:
                     Followup.log(party, gettext(
                             'telesales_pipeline.msg_log_stage',
@@ -429,10 +543,16 @@ class Party(metaclass=PoolMeta):
             # rows made here from the party's checked values
             bulk_create(History, histories)
 
-    def _crm_owner_message(self, action, old_owner):
+    def _crm_owner_message(self, action, old_ownership, old_owner):
         Employee = Pool().get('company.employee')
         old_name = Employee(old_owner).rec_name if old_owner else ''
         new_name = self.crm_owner.rec_name if self.crm_owner else ''
+        if (old_owner and self.crm_owner and old_owner == self.crm_owner.id
+                and old_ownership != 'shared'
+                and self.crm_ownership != 'shared'):
+            # the owner stays: the collaborators changed
+            return gettext('telesales_pipeline.msg_log_collaborators',
+                collaborators=self._crm_collaborator_names() or '-')
         if self.crm_ownership == 'shared':
             return gettext('telesales_pipeline.msg_log_released',
                 owner=old_name)
@@ -454,7 +574,18 @@ class Party(metaclass=PoolMeta):
         return Employee(employee)
 
     @classmethod
-    @_claim_race
+    def _crm_lock(cls, parties):
+        """Wait for concurrent changes of parties; return them as committed
+
+        A concurrent claim, release, reassign or stage change of the same
+        customers that committed meanwhile starts the call again (see
+        guard.lock_rows): the caller then answers from its result."""
+        lock_rows(cls, parties)
+        return cls.browse([p.id for p in parties])
+
+    @classmethod
+    @_crm_race(ClaimTakenError, 'telesales_pipeline.msg_claim_taken_hidden',
+        _claimable)
     @ModelView.button
     def crm_claim(cls, parties):
         "Claim shared customers for the current employee within the quota"
@@ -462,22 +593,13 @@ class Party(metaclass=PoolMeta):
         Employee = pool.get('company.employee')
         Configuration = pool.get('crm.configuration')
         employee = cls._crm_employee()
-        # Row locks taken when the transaction starts (Tryton restarts it
-        # on the first call): a concurrent claim of the same customers or
-        # by the same employee waits or retries, it never reads stale rows.
-        cls.lock(parties)
-        Employee.lock([employee])
-        # Read past the visibility rules: the customer may have left the
-        # pool (and the rep's view) a moment ago, which deserves a clear
-        # refusal rather than an access error
-        with without_check_access():
-            for party in cls.browse(parties):
-                if party.crm_ownership != 'shared' or not party.crm_stage:
-                    raise ClaimTakenError(gettext(
-                            'telesales_pipeline.msg_claim_taken',
-                            customer=party.rec_name,
-                            owner=party.crm_owner.rec_name
-                            if party.crm_owner else ''))
+        # Customers first, then the employee (whose row holds the day's
+        # claims): every claim locks in this order, so none deadlocks
+        parties = cls._crm_lock(parties)
+        lock_rows(Employee, [employee])
+        for party in parties:
+            if party.crm_ownership != 'shared' or not party.crm_stage:
+                raise cls._crm_taken_error(party)
         quota = Configuration.get_user_claim_quota()
         cls._crm_count_claims(employee, len(parties), quota)
         with Transaction().set_context(_crm_action='claim'):
@@ -485,6 +607,21 @@ class Party(metaclass=PoolMeta):
                     'crm_ownership': 'personal',
                     'crm_owner': employee.id,
                     })
+
+    @classmethod
+    def _crm_taken_error(cls, party):
+        """The refusal of a claim of party, which is not in the pool
+
+        It names the customer and its owner only to a user who may see the
+        customer (a supervisor sees the team's customers)."""
+        if party.id not in visible_ids(cls, [party.id]):
+            return ClaimTakenError(gettext(
+                    'telesales_pipeline.msg_claim_taken_hidden'))
+        with without_check_access():
+            owner = party.crm_owner.rec_name if party.crm_owner else ''
+        return ClaimTakenError(gettext(
+                'telesales_pipeline.msg_claim_taken',
+                customer=party.rec_name, owner=owner))
 
     @classmethod
     def _crm_count_claims(cls, employee, count, quota):
@@ -511,23 +648,28 @@ class Party(metaclass=PoolMeta):
                 where=table.id == employee.id))
 
     @classmethod
+    def _crm_check_owner_or_supervisor(cls, party, message):
+        "Refuse with message unless the user owns party or supervises"
+        User = Pool().get('res.user')
+        if (not Transaction().user
+                or user_in_group('group_telesales_supervisor')
+                or user_in_group('group_telesales_admin')):
+            return
+        if (not party.crm_owner
+                or party.crm_owner.id not in User.get_employees()):
+            raise ReleaseError(gettext(message, customer=party.rec_name))
+
+    @classmethod
+    @_crm_race(ReleaseError, 'telesales_pipeline.msg_customer_unavailable',
+        _owned)
     @ModelView.button
     def crm_release(cls, parties):
         "Release customers to the shared pool"
-        pool = Pool()
-        User = pool.get('res.user')
-        supervisor = user_in_group('group_telesales_supervisor')
-        employees = set(User.get_employees())
-        for party in parties:
-            if party.crm_ownership == 'shared':
-                continue
-            if (not supervisor and Transaction().user
-                    and (not party.crm_owner
-                        or party.crm_owner.id not in employees)):
-                raise ReleaseError(gettext(
-                        'telesales_pipeline.msg_release_not_owner',
-                        customer=party.rec_name))
+        parties = cls._crm_lock(parties)
         to_release = [p for p in parties if p.crm_ownership != 'shared']
+        for party in to_release:
+            cls._crm_check_owner_or_supervisor(
+                party, 'telesales_pipeline.msg_release_not_owner')
         if to_release:
             with Transaction().set_context(_crm_action='release'):
                 cls.write(to_release, {
@@ -541,31 +683,45 @@ class Party(metaclass=PoolMeta):
     # Stage up and down (PL-04)
 
     @classmethod
+    @_crm_race(StageError, 'telesales_pipeline.msg_customer_unavailable',
+        _movable(1))
     @ModelView.button
     def crm_stage_up(cls, parties):
         cls._crm_move_stage(parties, 1)
 
     @classmethod
+    @_crm_race(StageError, 'telesales_pipeline.msg_customer_unavailable',
+        _movable(-1))
     @ModelView.button
     def crm_stage_down(cls, parties):
         cls._crm_move_stage(parties, -1)
 
     @classmethod
+    def _crm_check_stage_step(cls, party, step):
+        "Return the stage step away from party's or raise"
+        if not party.crm_stage:
+            raise StageError(gettext(
+                    'telesales_pipeline.msg_not_customer',
+                    customer=party.rec_name))
+        index = STAGE_ORDER.index(party.crm_stage) + step
+        if not 0 <= index < len(STAGE_ORDER):
+            raise StageError(gettext(
+                    'telesales_pipeline.msg_stage_limit',
+                    customer=party.rec_name,
+                    stage=party.crm_stage_string))
+        return STAGE_ORDER[index]
+
+    @classmethod
     def _crm_move_stage(cls, parties, step):
+        parties = cls._crm_lock(parties)
         to_write = []
         for party in parties:
-            if not party.crm_stage:
-                raise StageError(gettext(
-                        'telesales_pipeline.msg_not_customer',
-                        customer=party.rec_name))
-            index = STAGE_ORDER.index(party.crm_stage) + step
-            if not 0 <= index < len(STAGE_ORDER):
-                raise StageError(gettext(
-                        'telesales_pipeline.msg_stage_limit',
-                        customer=party.rec_name,
-                        stage=party.crm_stage_string))
-            to_write.extend(([party], cls._crm_stage_values(
-                        party, STAGE_ORDER[index])))
+            stage = cls._crm_check_stage_step(party, step)
+            if stage == 'reserve' and party.crm_ownership != 'shared':
+                # back to reserve is a release to the pool
+                cls._crm_check_owner_or_supervisor(
+                    party, 'telesales_pipeline.msg_stage_reserve_not_owner')
+            to_write.extend(([party], cls._crm_stage_values(party, stage)))
         if to_write:
             with Transaction().set_context(_crm_action='stage'):
                 cls.write(*to_write)
@@ -594,47 +750,118 @@ class Party(metaclass=PoolMeta):
         if parties:
             with Transaction().set_context(_crm_action='stage'), \
                     without_check_access():
-                cls.write(parties, {'crm_stage': stage})
+                cls.write(cls._crm_lock(parties), {'crm_stage': stage})
 
     # Reassign (supervisors and above)
 
     @classmethod
+    @_crm_race(ReleaseError, 'telesales_pipeline.msg_customer_unavailable',
+        _customers)
     @ModelView.button_action('telesales_pipeline.wizard_customer_reassign')
     def crm_reassign(cls, parties):
         pass
 
     @classmethod
     def crm_assign(cls, parties, employee):
-        "Give the customers to employee as personal owner"
-        pool = Pool()
-        User = pool.get('res.user')
-        Employee = pool.get('company.employee')
-        if not user_in_group('group_telesales_supervisor'):
+        """Give the customers to employee as personal owner
+
+        The collaborators go: the new owner shares the customer again if he
+        wishes."""
+        if not (user_in_group('group_telesales_supervisor')
+                or user_in_group('group_telesales_admin')
+                or is_administrator()):
             raise ReleaseError(gettext(
                     'telesales_pipeline.msg_reassign_not_supervisor'))
-        if (Transaction().user and not user_in_group('group_telesales_admin')
-                and not Employee.search([
-                        ('id', '=', employee.id),
-                        ('supervisor', 'child_of',
-                            list(User.get_employees())),
-                        ])):
+        if not cls._crm_may_own(employee):
             raise ReleaseError(gettext(
                     'telesales_pipeline.msg_reassign_outside_team',
                     employee=employee.rec_name))
+        parties = cls._crm_lock(parties)
         with Transaction().set_context(_crm_action='reassign'):
-            cls.write(list(parties), {
+            cls.write(parties, {
                     'crm_ownership': 'personal',
                     'crm_owner': employee.id,
+                    'crm_collaborators': [('remove', [
+                                e.id for p in parties
+                                for e in p.crm_collaborators])],
                     })
+
+    @classmethod
+    def _crm_may_own(cls, employee):
+        """Whether the user may give customers to employee
+
+        A representative only to himself, a supervisor within the team
+        under him, telesales and system administrators to anyone."""
+        pool = Pool()
+        User = pool.get('res.user')
+        Employee = pool.get('company.employee')
+        if (not Transaction().user or is_administrator()
+                or user_in_group('group_telesales_admin')):
+            return True
+        employees = list(User.get_employees())
+        if employee.id in employees:
+            return True
+        if not user_in_group('group_telesales_supervisor'):
+            return False
+        with without_check_access():
+            return bool(Employee.search([
+                        ('id', '=', employee.id),
+                        ('supervisor', 'child_of', employees),
+                        ]))
+
+    # Collaborators (PL-02)
+
+    @classmethod
+    @_crm_race(CollaboratorError,
+        'telesales_pipeline.msg_customer_unavailable', _not_shared)
+    @ModelView.button_action(
+        'telesales_pipeline.wizard_customer_collaborators')
+    def crm_collaborate(cls, parties):
+        pass
+
+    @classmethod
+    def crm_set_collaborators(cls, parties, employees):
+        """Share the customers with employees: collaborative ownership
+
+        Without employees the customers are personal again. Only their
+        owner, a supervisor or a telesales administrator may."""
+        parties = cls._crm_lock(parties)
+        new = {e.id for e in employees}
+        to_write = []
+        for party in parties:
+            if party.crm_ownership not in {'personal', 'collaborative'}:
+                raise CollaboratorError(gettext(
+                        'telesales_pipeline.msg_collaborators_shared',
+                        customer=party.rec_name))
+            cls._crm_check_owner_or_supervisor(
+                party, 'telesales_pipeline.msg_collaborators_not_owner')
+            wanted = new - {party.crm_owner.id}
+            current = {e.id for e in party.crm_collaborators}
+            ownership = 'collaborative' if wanted else 'personal'
+            if (wanted, ownership) == (current, party.crm_ownership):
+                continue
+            to_write.extend(([party], {
+                        'crm_ownership': ownership,
+                        'crm_collaborators': [
+                            ('remove', list(current - wanted)),
+                            ('add', list(wanted - current))],
+                        }))
+        if to_write:
+            with Transaction().set_context(_crm_action='collaborate'):
+                cls.write(*to_write)
 
     # VIP approval (PL-23)
 
     @classmethod
+    @_crm_race(VIPApprovalError,
+        'telesales_pipeline.msg_customer_unavailable', _pending)
     @ModelView.button
     def crm_approve_vip(cls, parties):
         cls._crm_decide_vip(parties, 'approved')
 
     @classmethod
+    @_crm_race(VIPApprovalError,
+        'telesales_pipeline.msg_customer_unavailable', _pending)
     @ModelView.button
     def crm_reject_vip(cls, parties):
         cls._crm_decide_vip(parties, 'rejected')
@@ -645,7 +872,8 @@ class Party(metaclass=PoolMeta):
         if not user_in_group('group_telesales_supervisor'):
             raise VIPApprovalError(gettext(
                     'telesales_pipeline.msg_vip_not_supervisor'))
-        parties = [p for p in parties if p.crm_vip_state == 'pending']
+        parties = [p for p in cls._crm_lock(parties)
+            if p.crm_vip_state == 'pending']
         cls.write(parties, {'crm_vip_state': state})
         for party in parties:
             Followup.log(party, gettext(
@@ -675,13 +903,16 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     def create(cls, vlist):
-        # the contact data given with the customer is checked with it
-        with Transaction().set_context(_crm_locked_checked=True):
+        # the contact data and collaborators given with the customer are
+        # checked with it
+        with Transaction().set_context(
+                _crm_locked_checked=True, _crm_collaborators_checked=True):
             return super().create(vlist)
 
     @classmethod
     def write(cls, *args):
-        with Transaction().set_context(_crm_locked_checked=True):
+        with Transaction().set_context(
+                _crm_locked_checked=True, _crm_collaborators_checked=True):
             super().write(*args)
 
     def _crm_locked_changes(self, values):
@@ -698,12 +929,68 @@ class Party(metaclass=PoolMeta):
                 changed.add(name)
         return changed
 
-    # Delete (PL-21)
+    # Fields set by buttons and wizards only
+
+    @classmethod
+    def _crm_protected_fields(cls):
+        """The fields a user's plain write may not change
+
+        Stage: stage up and down (and the opportunities); ownership, owner
+        and collaborators: claim, release, reassign and collaborators; and
+        every stored field the views show read-only (VIP state: approve and
+        reject; last contact: the follow-ups; the normalised keys…).
+        """
+        return (readonly_fields(cls)
+            | {'crm_stage', 'crm_ownership', 'crm_owner', 'crm_collaborators'})
+
+    @classmethod
+    def _crm_corrected_fields(cls):
+        "The protected fields a system administrator may still correct"
+        # logged like the buttons' changes: owner history and follow-ups
+        return {'crm_stage', 'crm_ownership', 'crm_owner', 'crm_collaborators'}
+
+    @classmethod
+    def _crm_check_created(cls, parties):
+        """Refuse a user's new customers with what only buttons may set
+
+        The stage, the ownership and the collaborators of a new customer are
+        the user's choice, its owner within the user's reach (himself for a
+        representative, the team for a supervisor); a VIP waits for its
+        approval (PL-23) and the follow-ups set the last contact."""
+        for party in parties:
+            wrong = set()
+            if party.crm_vip_state != cls._crm_vip_state(party.crm_vip):
+                wrong.add('crm_vip_state')
+            if party.crm_last_contact:
+                wrong.add('crm_last_contact')
+            if wrong:
+                raise ProtectedFieldError(gettext(
+                        'telesales_pipeline.msg_field_protected_create',
+                        model=cls.__names__()['model'],
+                        fields=field_labels(cls, wrong)))
+            if (party.crm_stage and party.crm_owner
+                    and not cls._crm_may_own(party.crm_owner)):
+                raise OwnerAssignError(gettext(
+                        'telesales_pipeline.msg_customer_owner_not_allowed',
+                        customer=party.rec_name,
+                        employee=party.crm_owner.rec_name))
 
     @classmethod
     def check_modification(cls, mode, parties, values=None, external=False):
+        if external and mode in {'write', 'delete'}:
+            # before any message naming them
+            check_visible(cls, parties)
         super().check_modification(
             mode, parties, values=values, external=external)
+        if mode == 'write' and external:
+            protected = cls._crm_protected_fields()
+            if is_administrator():
+                protected -= cls._crm_corrected_fields()
+            if values.keys() & protected:
+                for party in parties:
+                    refuse_changes(party, values, protected)
+        if mode == 'create' and external:
+            cls._crm_check_created(parties)
         if mode == 'write' and external and values.keys() & set(
                 LOCKED_FIELDS):
             for party in parties:
@@ -754,8 +1041,10 @@ class Party(metaclass=PoolMeta):
         pool = Pool()
         Opportunity = pool.get('sale.opportunity')
         Sale = pool.get('sale.sale')
+        transaction = Transaction()
         # Checked first, so nothing is removed when one party is refused
-        cls.check_modification('delete', parties)
+        cls.check_modification('delete', parties,
+            external=bool(transaction.user and transaction.check_access))
         with without_check_access():
             opportunities = Opportunity.search([
                     ('party', 'in', [p.id for p in parties])])
@@ -770,7 +1059,26 @@ class Party(metaclass=PoolMeta):
         super().delete(parties)
 
     @classmethod
+    def _crm_check_copy(cls, parties):
+        """Refuse a user's copy of customers
+
+        A copy of a pool customer, with its phones, would be the user's
+        without a claim (PL-03); administrators may still copy."""
+        if is_administrator() or user_in_group('group_telesales_admin'):
+            return
+        for party in parties:
+            if party.crm_stage:
+                raise ProtectedFieldError(gettext(
+                        'telesales_pipeline.msg_customer_copy',
+                        customer=party.rec_name))
+
+    @classmethod
     def copy(cls, parties, default=None):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            # copy reads the originals past the record rules
+            check_visible(cls, parties)
+            cls._crm_check_copy(parties)
         default = default.copy() if default is not None else {}
         for name in ['crm_followups', 'crm_last_contact', 'crm_owner_history',
                 'crm_vip_state']:
@@ -793,6 +1101,25 @@ class PartyCollaborator(ModelSQL):
         cls._sql_indexes.add(Index(
                 t, (t.employee, Index.Range()), (t.party, Index.Range())))
 
+    @classmethod
+    def check_modification(
+            cls, mode, collaborators, values=None, external=False):
+        super().check_modification(
+            mode, collaborators, values=values, external=external)
+        # the customer checked them (its crm_collaborators)
+        if external and not Transaction().context.get(
+                '_crm_collaborators_checked'):
+            raise ProtectedFieldError(gettext(
+                    'telesales_pipeline.msg_collaborators_direct'))
+
+
+class PartyAddress(TextCheckMixin, metaclass=PoolMeta):
+    __name__ = 'party.address'
+
+
+class PartyContactMechanism(TextCheckMixin, metaclass=PoolMeta):
+    __name__ = 'party.contact_mechanism'
+
 
 class OwnerHistory(ModelSQL, ModelView):
     __name__ = 'crm.party.owner.history'
@@ -808,6 +1135,7 @@ class OwnerHistory(ModelSQL, ModelView):
             ('reassign', "Reassign"),
             ('stage', "Stage Change"),
             ('import', "Import"),
+            ('collaborate', "Collaborators"),
             ('edit', "Edit"),
             ], "Action", readonly=True)
     from_ownership = fields.Selection(
@@ -817,6 +1145,9 @@ class OwnerHistory(ModelSQL, ModelView):
     to_ownership = fields.Selection(
         [(None, "")] + OWNERSHIPS, "To Ownership", readonly=True)
     to_owner = fields.Many2One('company.employee', "To Owner", readonly=True)
+    collaborators = fields.Char(
+        "Collaborators", readonly=True,
+        help="The collaborators after the change.")
 
     @classmethod
     def __setup__(cls):
@@ -845,8 +1176,20 @@ class Employee(metaclass=PoolMeta):
     crm_claim_date = fields.Date("Last Claim Date", readonly=True)
     crm_claim_count = fields.Integer("Claims on Last Claim Date", readonly=True)
 
+    @classmethod
+    def check_modification(
+            cls, mode, employees, values=None, external=False):
+        super().check_modification(
+            mode, employees, values=values, external=external)
+        # the day's claims are counted by the claims only (PL-03)
+        if mode == 'write' and external:
+            names = {'crm_claim_date', 'crm_claim_count'}
+            if values.keys() & names:
+                for employee in employees:
+                    refuse_changes(employee, values, names)
 
-class CustomerReassign(Wizard):
+
+class CustomerReassign(CustomerWizardMixin, Wizard):
     __name__ = 'crm.customer.reassign'
     __string__ = "Reassign Customers"
     start = StateView('crm.customer.reassign.start',
@@ -872,7 +1215,42 @@ class CustomerReassignStart(ModelView):
             ])
 
 
-class CustomerBulk(Wizard):
+class CustomerCollaborators(CustomerWizardMixin, Wizard):
+    __name__ = 'crm.customer.collaborators'
+    __string__ = "Customer Collaborators"
+    start = StateView('crm.customer.collaborators.start',
+        'telesales_pipeline.customer_collaborators_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Save", 'save', 'tryton-ok', default=True),
+            ])
+    save = StateTransition()
+
+    def default_start(self, fields):
+        collaborators = {frozenset(e.id for e in r.crm_collaborators)
+            for r in self.records}
+        if len(collaborators) == 1:
+            return {'employees': sorted(collaborators.pop())}
+        return {}
+
+    def transition_save(self):
+        Party = Pool().get('party.party')
+        Party.crm_set_collaborators(self.records, self.start.employees)
+        return 'end'
+
+
+class CustomerCollaboratorsStart(ModelView):
+    __name__ = 'crm.customer.collaborators.start'
+    __string__ = "Customer Collaborators"
+    employees = fields.Many2Many(
+        'company.employee', None, None, "Collaborators",
+        domain=[
+            ('company', '=', Eval('context', {}).get('company', -1)),
+            ],
+        help="The colleagues who work on the customers with their owner; "
+        "none makes them personal again.")
+
+
+class CustomerBulk(CustomerWizardMixin, Wizard):
     __name__ = 'crm.customer.bulk'
     __string__ = "Customers Bulk Action"
     start = StateView('crm.customer.bulk.start',

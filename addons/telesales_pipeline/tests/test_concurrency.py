@@ -24,7 +24,9 @@ BATCH = {0: 1, 1: 1, 2: 2, 3: 1, 4: 2, 5: 1}
 
 
 def run_in_transaction(user, context, func, retries=50):
-    "Run func like the RPC dispatcher: restart for locks, retry conflicts"
+    """Run func like the RPC dispatcher: restart on a TransactionError (a
+    concurrent change of the locked rows, see guard.lock_rows), retry the
+    other conflicts"""
     from trytond import backend
     from trytond.tests.test_tryton import DB_NAME
     from trytond.transaction import Transaction, TransactionError
@@ -45,8 +47,8 @@ def run_in_transaction(user, context, func, retries=50):
                 transaction.commit()
                 return result
         except backend.DatabaseOperationalError:
-            # row locks taken at the start (NOWAIT) or a serialization
-            # failure: retry with a fresh snapshot like the dispatcher
+            # a serialization failure outside the locked rows: retry with a
+            # fresh snapshot like the dispatcher
             count += 1
             if count > 100:
                 raise
