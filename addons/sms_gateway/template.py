@@ -10,6 +10,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import TemplateError
+from .masking import check_parties_visible
 from .template_language import (
     TemplateSyntaxError, compile_template, fields_of, render)
 
@@ -126,6 +127,8 @@ class Template(DeactivableMixin, ModelSQL, ModelView):
     def on_change_with_preview(self, name=None):
         if not self.content:
             return ''
+        # the merge values are read without the user's rules
+        check_parties_visible([self.preview_party])
         parties = [self.preview_party] if self.preview_party else []
         values = self.get_merge_values(parties)
         key = self.preview_party.id if self.preview_party else None
