@@ -1400,7 +1400,7 @@ class CallReview(MaskedExportMixin, ModelSQL, ModelView):
                             score=review.score))
 
 
-class CallStatistics(ModelSQL, ModelView):
+class CallStatistics(MaskedExportMixin, ModelSQL, ModelView):
     __string__ = "Call Statistics"
     __name__ = 'pbx.call.statistics'
     date = fields.Date("Date")

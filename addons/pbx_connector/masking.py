@@ -16,7 +16,8 @@ from trytond.model.modelstorage import is_leaf
 from trytond.pool import Pool
 from trytond.transaction import Transaction, check_access, inactive_records
 
-from .exceptions import HiddenPartyError, MaskedSearchError, ProtectedFieldError
+from .exceptions import (
+    HiddenPartyError, MaskedSearchError, ProtectedFieldError)
 
 try:
     import phonenumbers
@@ -68,12 +69,24 @@ def must_mask():
     return Transaction().check_access and not _calls().may_see_full_numbers()
 
 
+def must_mask_search():
+    """Whether the user searches masked numbers: also without access check,
+    as the domains of a search through a relation are converted (server
+    code searches a number by the complete number)"""
+    return bool(Transaction().user) and not _calls().may_see_full_numbers()
+
+
 class MaskedExportMixin:
-    "Export every phone number masked to users without full numbers"
+    """Export only records the user sees, every phone number masked to users
+    without full numbers"""
     __slots__ = ()
 
     @classmethod
     def export_data(cls, records, fields_names, header=False):
+        if Transaction().check_access:
+            # the host checks the rules of exported records in Python,
+            # which takes "where" and "child_of" for true
+            cls.read([r.id for r in records], ['id'])
         data = super().export_data(records, fields_names, header=header)
         if must_mask():
             mask = _calls().mask
@@ -113,7 +126,7 @@ class MaskedNumberMixin(MaskedExportMixin):
 
     @classmethod
     def search_domain(cls, domain, active_test=None, tables=None):
-        if must_mask():
+        if must_mask_search():
             domain = cls._masked_domain(domain)
         return super().search_domain(
             domain, active_test=active_test, tables=tables)

@@ -12,7 +12,7 @@ from trytond.transaction import Transaction, without_check_access
 from .ami import AMIClient, AMIError, TCPTransport
 from .exceptions import (
     ExtensionDeviceError, ExtensionNotOwnError, PBXConnectionError)
-from .masking import protected_error
+from .masking import MaskedExportMixin, protected_error
 
 STATES = [
     ('unknown', "Unknown"),
@@ -187,7 +187,7 @@ class Server(DeactivableMixin, ModelSQL, ModelView):
         return {e.device for e in self.extensions if e.active}
 
 
-class Extension(DeactivableMixin, ModelSQL, ModelView):
+class Extension(MaskedExportMixin, DeactivableMixin, ModelSQL, ModelView):
     __string__ = "PBX Extension"
     __name__ = 'pbx.extension'
     server = fields.Many2One('pbx.server', "Server", required=True,
@@ -215,6 +215,14 @@ class Extension(DeactivableMixin, ModelSQL, ModelView):
                     'depends': ['ready'],
                     },
                 })
+
+    def on_change(self, fieldnames):
+        # a client's on_change of a stored extension reads its other values
+        # without the rules: the user must see it
+        if (self.id is not None and self.id >= 0
+                and Transaction().check_access):
+            self.__class__.read([self.id], ['id'])
+        return super().on_change(fieldnames)
 
     @fields.depends('number', 'device')
     def on_change_number(self):

@@ -14,7 +14,8 @@ from trytond.model.modelstorage import is_leaf
 from trytond.pool import Pool
 from trytond.transaction import Transaction, check_access, inactive_records
 
-from .exceptions import HiddenPartyError, MaskedSearchError, ProtectedFieldError
+from .exceptions import (
+    HiddenPartyError, MaskedSearchError, ProtectedFieldError)
 from .phone import full_number, has_digit, mask_in_text
 
 EXACT = {'=', '!='}
@@ -34,6 +35,15 @@ class MaskedNumberMixin:
     def _must_mask(cls):
         Message = Pool().get('sms.message')
         return (Transaction().check_access
+            and not Message.may_see_full_numbers())
+
+    @classmethod
+    def _must_mask_search(cls):
+        """Whether the user searches masked numbers: also without access
+        check, as the domains of a search through a relation are converted
+        (server code searches a number by the complete number)"""
+        Message = Pool().get('sms.message')
+        return (bool(Transaction().user)
             and not Message.may_see_full_numbers())
 
     @classmethod
@@ -61,6 +71,10 @@ class MaskedNumberMixin:
 
     @classmethod
     def export_data(cls, records, fields_names, header=False):
+        if Transaction().check_access:
+            # the host checks the rules of exported records in Python,
+            # which takes "where" and "child_of" for true
+            cls.read([r.id for r in records], ['id'])
         data = super().export_data(records, fields_names, header=header)
         if cls._must_mask():
             Message = Pool().get('sms.message')
@@ -82,7 +96,7 @@ class MaskedNumberMixin:
 
     @classmethod
     def search_domain(cls, domain, active_test=None, tables=None):
-        if cls._must_mask():
+        if cls._must_mask_search():
             domain = cls._masked_domain(domain)
         return super().search_domain(
             domain, active_test=active_test, tables=tables)
@@ -130,19 +144,20 @@ class MaskedNumberMixin:
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        "By the customer's name, or the complete number"
+        """By the number or the customer's name; a user without full
+        numbers by the complete number, or a name without digits (the
+        customer's name search reaches his numbers)"""
         _, operator, value = clause[:3]
         bool_op = 'AND' if operator.startswith('!') or operator.startswith(
             'not ') else 'OR'
-        domain = [bool_op, ('party.rec_name',) + tuple(clause[1:])]
         number = (cls._rec_name,) + tuple(clause[1:])
-        if cls._must_mask():
-            try:
-                number = cls._number_clause(number)
-            except MaskedSearchError:
-                return domain
-        domain.append(number)
-        return domain
+        if not cls._must_mask_search():
+            return [bool_op, number, ('party.rec_name',) + tuple(clause[1:])]
+        try:
+            return [cls._number_clause(number)]
+        except MaskedSearchError:
+            cls._text_clause(clause)
+        return [('party.rec_name',) + tuple(clause[1:])]
 
 
 def check_parties_visible(parties):

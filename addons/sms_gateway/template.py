@@ -123,6 +123,14 @@ class Template(DeactivableMixin, ModelSQL, ModelView):
                 names[party.id] = party.name
         return names
 
+    def on_change_with(self, fieldnames):
+        # a client's on_change_with of a stored template reads its other
+        # values without the rules: the user must see it
+        if (self.id is not None and self.id >= 0
+                and Transaction().check_access):
+            self.__class__.read([self.id], ['id'])
+        return super().on_change_with(fieldnames)
+
     @fields.depends('content', 'preview_party', 'provider_params')
     def on_change_with_preview(self, name=None):
         if not self.content:
