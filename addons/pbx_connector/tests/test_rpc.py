@@ -86,17 +86,17 @@ def team(admin, login):
 
 
 def in_scope(row, parties, scope, prefix=''):
-    "Whether a call row (or a check's call) is the customer's or employee's"
+    """Whether the customer, else the employee, of a call row (or a check's
+    call) is in the scope"""
     party, employee = row[prefix + 'party'], row[prefix + 'employee']
-    if party:
-        if party not in parties:
-            return True
-        customer = parties[party]
-        if (customer['crm_ownership'] == 'shared'
-                or customer['crm_owner'] in scope
-                or set(customer['crm_collaborators']) & scope):
-            return True
-    return employee in scope
+    if not party:
+        return employee in scope
+    if party not in parties:
+        return True
+    customer = parties[party]
+    return bool(customer['crm_ownership'] == 'shared'
+        or customer['crm_owner'] in scope
+        or set(customer['crm_collaborators']) & scope)
 
 
 def expected(admin, scope):
@@ -141,18 +141,25 @@ def test_scope_of_each_role(demo, admin, rep, supervisor):
             assert pbx_admin.search(model, []) == []
         for name in ['smsadmin', 'accountant']:
             refused(login(demo, name).search, model, [])
-    # a rep sees the calls of the shared pool, whoever took them
-    shared = customers(admin)['上海宏达贸易有限公司']['id']
+    # a rep sees the calls of the shared pool, whoever took them, not the
+    # call he took of another rep's customer
+    parties = customers(admin)
+    shared = parties['上海宏达贸易有限公司']['id']
     assert rep.search('pbx.call', [('party', '=', shared)]) == admin.search(
         'pbx.call', [('party', '=', shared)])
+    taken = admin.search('pbx.call', [
+            ('party', '=', parties['成都天府食品']['id']),
+            ('employee', '=', employees(admin)['rep1'])])
+    assert taken and not set(taken) & set(rep.search('pbx.call', []))
 
 
 def test_call_not_rewritten(admin, rep):
     """Duration and disposition of another rep's call, or his own, are not
     rewritten; no call is created or deleted"""
     parties = customers(admin)
-    other, = admin.search('pbx.call',
-        [('party', '=', parties['成都天府食品']['id'])])
+    other, = admin.search('pbx.call', [
+            ('party', '=', parties['成都天府食品']['id']),
+            ('employee', '=', employees(admin)['rep3'])])
     own = rep.search('pbx.call', [('employee', '=', employees(admin)['rep1']),
             ('party', '=', None)], limit=1)
     fields = ['duration', 'disposition', 'state', 'number', 'employee']

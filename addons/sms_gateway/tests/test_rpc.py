@@ -90,13 +90,16 @@ def party_in_scope(party, scope):
 
 
 def expected(admin, model, scope):
-    "The ids of model whose customer or employee is in the scope"
+    "The ids of model whose customer, else employee, is in the scope"
     parties = {p['id']: p for p in customers(admin).values()}
     rows = admin.search_read(model, [], ['party', 'employee'])
-    return sorted(r['id'] for r in rows
-        if (r['party'] and (r['party'] not in parties
-                or party_in_scope(parties[r['party']], scope)))
-        or r['employee'] in scope)
+
+    def in_scope(row):
+        if not row['party']:
+            return row['employee'] in scope
+        return (row['party'] not in parties
+            or party_in_scope(parties[row['party']], scope))
+    return sorted(r['id'] for r in rows if in_scope(r))
 
 
 def test_scope_of_each_role(demo, admin, rep):
@@ -118,14 +121,20 @@ def test_scope_of_each_role(demo, admin, rep):
             assert sorted(login(demo, name).search(model, [])) == ids
         for name in ['pbxadmin', 'accountant']:
             refused(login(demo, name).search, model, [])
+    # a message follows its customer: not the rep's once another claimed him
+    sent = admin.search('sms.message', [
+            ('party.name', '=', '重庆山城火锅'),
+            ('employee', '=', employees(admin)['rep1'])])
+    assert sent and not set(sent) & set(rep.search('sms.message', []))
 
 
 def test_hidden_message_refused_naming_nothing(admin, rep):
     "A rep reads, cancels or exports no message of another rep's customer"
     parties = customers(admin)
     hidden = admin.search_read('sms.message',
-        [('party.name', '=', '重庆山城火锅')], ['party', 'state', 'number'])
-    assert hidden and hidden[0]['state'] == 'queued'
+        [('party.name', '=', '重庆山城火锅'), ('state', '=', 'queued')],
+        ['party', 'state', 'number'])
+    assert hidden
     ids = [m['id'] for m in hidden]
     owner = parties['重庆山城火锅']['crm_owner.']['rec_name']
     for call, args in [
