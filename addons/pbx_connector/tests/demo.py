@@ -27,8 +27,6 @@ CUSTOMER_CALLS = [
     ('rep3', '成都天府食品', 'outbound', [('sup2', 92)]),
     ('rep3', '上海宏达贸易有限公司', 'outbound', []),
     ('rep4', '青岛海风电器', 'inbound', [('sup2', 64)]),
-    # rep1 took the call of rep3's customer: it follows the customer
-    ('rep1', '成都天府食品', 'inbound', []),
     ]
 
 

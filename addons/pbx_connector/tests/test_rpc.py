@@ -147,10 +147,12 @@ def test_scope_of_each_role(demo, admin, rep, supervisor):
     shared = parties['上海宏达贸易有限公司']['id']
     assert rep.search('pbx.call', [('party', '=', shared)]) == admin.search(
         'pbx.call', [('party', '=', shared)])
-    taken = admin.search('pbx.call', [
-            ('party', '=', parties['成都天府食品']['id']),
-            ('employee', '=', employees(admin)['rep1'])])
-    assert taken and not set(taken) & set(rep.search('pbx.call', []))
+    taken = rep.search('pbx.call', [
+            ('employee', '=', employees(admin)['rep1']),
+            ('party', '=', None)], limit=1)
+    admin.write('pbx.call', taken, {'party': parties['成都天府食品']['id']})
+    assert not set(taken) & set(rep.search('pbx.call', []))
+    assert not set(taken) & set(supervisor.search('pbx.call', []))
 
 
 def test_call_not_rewritten(admin, rep):

@@ -24,8 +24,6 @@ MESSAGES = [
     ('rep3', '成都天府食品', 'marketing', 'failed', 2),
     ('rep3', '重庆山城火锅', 'notification', 'queued', -1),
     ('rep4', '青岛海风电器', 'marketing', 'refused', 4),
-    # sent by rep1 before rep3 claimed the customer: it follows the customer
-    ('rep1', '重庆山城火锅', 'notification', 'delivered', 9),
     (None, '北京远景科技有限公司', 'notification', 'delivered', 5),
     (None, '西安古都文化', 'notification', 'delivered', 6),
     ]
