@@ -23,13 +23,16 @@ from trytond.model.modelstorage import local_cache
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .ami.calls import device
 from .exceptions import (
     InvalidNumberError, NoExtensionError, NoNumberError, PBXConnectionError,
     ScoreError)
+from .masking import (
+    MaskedExportMixin, MaskedNumberMixin, check_parties_visible,
+    protected_error)
 from .party import PHONE_TYPES
 
 try:
@@ -206,10 +209,11 @@ def _json_default(value):
     raise TypeError(f'{type(value).__name__} is not JSON serializable')
 
 
-class Call(ModelSQL, ModelView):
+class Call(MaskedNumberMixin, ModelSQL, ModelView):
     __string__ = "PBX Call"
     __name__ = 'pbx.call'
     _rec_name = 'linkedid'
+    _masked_numbers = {'number'}
     server = fields.Many2One('pbx.server', "Server", required=True,
         readonly=True, ondelete='RESTRICT')
     company = fields.Many2One('company.company', "Company", required=True,
@@ -238,7 +242,9 @@ class Call(ModelSQL, ModelView):
     hangup_cause_text = fields.Char("Hangup Cause Text", readonly=True)
     uniqueid = fields.Char("Unique ID", readonly=True)
     linkedid = fields.Char("Linked ID", readonly=True)
-    recording = fields.Char("Recording File", readonly=True)
+    # the recordings are lazy: a client reading a call does not read them
+    # with its other fields (only quality control may read them)
+    recording = fields.Char("Recording File", readonly=True, loading='lazy')
     recording_url = fields.Function(fields.Char("Recording"),
         'get_recording_url')
     reviews = fields.One2Many('pbx.call.review', 'call', "Quality Checks")
@@ -283,6 +289,35 @@ class Call(ModelSQL, ModelView):
             Server = Pool().get('pbx.server')
             values['company'] = Server(values['server']).company.id
         return values
+
+    @classmethod
+    def _client_writable(cls):
+        """Hook: the fields a client may write; the listener, click-to-dial
+        and the buttons write the others"""
+        return {'party', 'reviews'}
+
+    @classmethod
+    def check_modification(cls, mode, calls, values=None, external=False):
+        """A client links an unknown caller to a customer it sees; the rest
+        of a call is the PBX's"""
+        pool = Pool()
+        Rule = pool.get('ir.rule')
+        Party = pool.get('party.party')
+        super().check_modification(
+            mode, calls, values=values, external=external)
+        if not external or mode != 'write':
+            return
+        for name in sorted(set(values or {}) - cls._client_writable()):
+            raise protected_error(cls, name)
+        if 'party' in values:
+            # the caller's scope first: the answer about a call he may not
+            # see is the same whatever it holds
+            with check_access():
+                Rule.check(cls.__name__, [c.id for c in calls], 'write')
+            if any(c.party for c in calls):
+                raise protected_error(cls, 'party')
+            if values['party'] is not None:
+                check_parties_visible([Party(values['party'])])
 
     # numbers -----------------------------------------------------------
     @classmethod
@@ -1318,12 +1353,12 @@ class Call(ModelSQL, ModelView):
             {self.party.id: self.party})[self.id]
 
 
-class CallReview(ModelSQL, ModelView):
+class CallReview(MaskedExportMixin, ModelSQL, ModelView):
     __string__ = "Call Recording Quality Check"
     __name__ = 'pbx.call.review'
     call = fields.Many2One('pbx.call', "Call", required=True,
         ondelete='CASCADE')
-    reviewer = fields.Many2One('company.employee', "Reviewer")
+    reviewer = fields.Many2One('company.employee', "Reviewer", readonly=True)
     date = fields.DateTime("Date", required=True)
     score = fields.Integer("Score", required=True,
         help="From 0 to 100.")
@@ -1340,6 +1375,22 @@ class CallReview(ModelSQL, ModelView):
         return employee.id if employee else None
 
     @classmethod
+    def check_modification(cls, mode, reviews, values=None, external=False):
+        "A quality check is recorded in the name of its reviewer"
+        super().check_modification(
+            mode, reviews, values=values, external=external)
+        if not external:
+            return
+        if mode == 'write' and 'reviewer' in (values or {}):
+            raise protected_error(cls, 'reviewer')
+        elif mode == 'create':
+            reviewer = cls.default_reviewer()
+            for review in reviews:
+                if (review.reviewer.id if review.reviewer else None
+                        ) != reviewer:
+                    raise protected_error(cls, 'reviewer')
+
+    @classmethod
     def validate_fields(cls, reviews, field_names):
         super().validate_fields(reviews, field_names)
         if 'score' in field_names:
@@ -1349,7 +1400,7 @@ class CallReview(ModelSQL, ModelView):
                             score=review.score))
 
 
-class CallStatistics(ModelSQL, ModelView):
+class CallStatistics(MaskedExportMixin, ModelSQL, ModelView):
     __string__ = "Call Statistics"
     __name__ = 'pbx.call.statistics'
     date = fields.Date("Date")

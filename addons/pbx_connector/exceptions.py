@@ -1,7 +1,7 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 from trytond.exceptions import UserError
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 
 
 class NoExtensionError(UserError):
@@ -29,4 +29,20 @@ class ScoreError(ValidationError):
 
 
 class NoTaskLineError(UserError):
+    pass
+
+
+class MaskedSearchError(UserError):
+    pass
+
+
+class ProtectedFieldError(AccessError):
+    pass
+
+
+class HiddenPartyError(AccessError):
+    pass
+
+
+class ExtensionNotOwnError(AccessError):
     pass

@@ -7,6 +7,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import NoNumberError
+from .masking import check_parties_visible
 
 PHONE_TYPES = {'phone', 'mobile'}
 
@@ -83,6 +84,7 @@ class Party(metaclass=PoolMeta):
     @ModelView.button
     def dial(cls, parties):
         Call = Pool().get('pbx.call')
+        # the button checked the user's rules on the parties
         for party in parties:
             mechanism = party.dial_mechanism()
             if not mechanism:
@@ -114,6 +116,9 @@ class ContactMechanism(metaclass=PoolMeta):
     @ModelView.button
     def dial(cls, mechanisms):
         Call = Pool().get('pbx.call')
+        # the number of a customer the user may not see is not dialled,
+        # whatever the rules of the contact mechanisms
+        check_parties_visible([m.party for m in mechanisms])
         for mechanism in mechanisms:
             if mechanism.type in PHONE_TYPES:
                 Call.dial(mechanism.value_compact or mechanism.value,

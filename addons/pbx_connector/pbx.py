@@ -10,7 +10,9 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from .ami import AMIClient, AMIError, TCPTransport
-from .exceptions import ExtensionDeviceError, PBXConnectionError
+from .exceptions import (
+    ExtensionDeviceError, ExtensionNotOwnError, PBXConnectionError)
+from .masking import MaskedExportMixin, protected_error
 
 STATES = [
     ('unknown', "Unknown"),
@@ -27,8 +29,20 @@ class Server(DeactivableMixin, ModelSQL, ModelView):
     company = fields.Many2One('company.company', "Company", required=True)
     host = fields.Char("Host", required=True)
     port = fields.Integer("Port", required=True)
-    username = fields.Char("AMI User", required=True)
-    secret = fields.Char("AMI Secret", required=True, strip=False)
+    # the credentials are lazy: a client reading a server does not read
+    # them with its other fields; the AMI secret is read by the server only,
+    # never sent to a client (ir.model.field.access): the administrators set
+    # it through secret_input and see secret_set
+    username = fields.Char("AMI User", required=True, loading='lazy')
+    secret = fields.Char(
+        "AMI Secret", strip=False, readonly=True, loading='lazy')
+    secret_input = fields.Function(fields.Char(
+            "New AMI Secret", strip=False,
+            help="Type it to set or change the AMI secret; the stored one "
+            "is never shown."),
+        'get_secret_input', setter='set_secret_input')
+    secret_set = fields.Function(
+        fields.Boolean("AMI Secret Set"), 'get_secret_set')
     context = fields.Char("Click-to-Dial Context", required=True,
         help="Dialplan context that dials the customer's number.")
     caller_id = fields.Char("Caller ID",
@@ -37,7 +51,7 @@ class Server(DeactivableMixin, ModelSQL, ModelView):
         help="Seconds to wait for the rep's phone to answer.")
     region = fields.Char("Default Region", required=True,
         help="Country code used to read numbers sent by the PBX.")
-    recording_url = fields.Char("Recording URL",
+    recording_url = fields.Char("Recording URL", loading='lazy',
         help="Base URL under which the PBX serves its recordings.")
     extensions = fields.One2Many('pbx.extension', 'server', "Extensions")
     state = fields.Selection(STATES, "Connection", readonly=True)
@@ -81,6 +95,50 @@ class Server(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_disconnections(cls):
         return 0
+
+    def get_secret_input(self, name):
+        "Always empty: a secret once stored is never sent back"
+        return None
+
+    @classmethod
+    def set_secret_input(cls, servers, name, value):
+        if value:
+            with without_check_access():
+                cls.write(servers, {'secret': value})
+
+    @classmethod
+    def get_secret_set(cls, servers, name):
+        return {s.id: bool(s.secret) for s in servers}
+
+    @classmethod
+    def copy(cls, servers, default=None):
+        default = default.copy() if default else {}
+        # no client writes it: a copy is given its secret
+        default.setdefault('secret', None)
+        return super().copy(servers, default=default)
+
+    @classmethod
+    def _listener_fields(cls):
+        "The supervision values only the listener writes"
+        return {'state', 'last_event', 'last_error', 'disconnections',
+            'last_disconnect', 'buffered'}
+
+    @classmethod
+    def check_modification(cls, mode, servers, values=None, external=False):
+        super().check_modification(
+            mode, servers, values=values, external=external)
+        if not external:
+            return
+        if mode == 'write':
+            for name in sorted(cls._listener_fields() & set(values or {})):
+                raise protected_error(cls, name)
+        elif mode == 'create':
+            defaults = cls.default_get(
+                list(cls._listener_fields()), with_rec_name=False)
+            for server in servers:
+                for name in sorted(cls._listener_fields()):
+                    if getattr(server, name) != defaults.get(name):
+                        raise protected_error(cls, name)
 
     @contextlib.contextmanager
     def ami_session(self, timeout=5):
@@ -129,7 +187,7 @@ class Server(DeactivableMixin, ModelSQL, ModelView):
         return {e.device for e in self.extensions if e.active}
 
 
-class Extension(DeactivableMixin, ModelSQL, ModelView):
+class Extension(MaskedExportMixin, DeactivableMixin, ModelSQL, ModelView):
     __string__ = "PBX Extension"
     __name__ = 'pbx.extension'
     server = fields.Many2One('pbx.server', "Server", required=True,
@@ -157,6 +215,14 @@ class Extension(DeactivableMixin, ModelSQL, ModelView):
                     'depends': ['ready'],
                     },
                 })
+
+    def on_change(self, fieldnames):
+        # a client's on_change of a stored extension reads its other values
+        # without the rules: the user must see it
+        if (self.id is not None and self.id >= 0
+                and Transaction().check_access):
+            self.__class__.read([self.id], ['id'])
+        return super().on_change(fieldnames)
 
     @fields.depends('number', 'device')
     def on_change_number(self):
@@ -224,7 +290,10 @@ class Extension(DeactivableMixin, ModelSQL, ModelView):
         admin = ModelData.get_id('pbx_connector', 'group_pbx_admin')
         if Transaction().user == 0 or admin in User.get_groups():
             return list(extensions)
-        return [e for e in extensions if e.employee in user.employees]
+        if any(e.employee not in user.employees for e in extensions):
+            raise ExtensionNotOwnError(
+                gettext('pbx_connector.msg_extension_not_own'))
+        return list(extensions)
 
     @classmethod
     @ModelView.button

@@ -1,7 +1,7 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 from trytond.exceptions import UserError
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 
 
 class TemplateError(ValidationError):
@@ -17,4 +17,16 @@ class GatewayError(UserError):
 
 
 class SendError(UserError):
+    pass
+
+
+class MaskedSearchError(UserError):
+    pass
+
+
+class ProtectedFieldError(AccessError):
+    pass
+
+
+class HiddenPartyError(AccessError):
     pass

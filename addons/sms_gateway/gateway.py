@@ -8,14 +8,22 @@ from trytond.model import (
     DeactivableMixin, ModelSingleton, ModelSQL, ModelView, fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from . import providers
 from . import routes  # noqa: F401 (registers the gateway callbacks)
 
 # the gateway fields shown only for the kinds whose client uses them
-# (Client.gateway_fields)
-KIND_FIELDS = ['username', 'password', 'app_id', 'sign_name', 'region', 'smsc']
+# (Client.gateway_fields); the password through its input and indicator
+KIND_FIELDS = {
+    'username': 'username',
+    'password_input': 'password',
+    'password_set': 'password',
+    'app_id': 'app_id',
+    'sign_name': 'sign_name',
+    'region': 'region',
+    'smsc': 'smsc',
+    }
 # client instances keep their HTTP connections; keyed by gateway and the
 # time it was last written so an edited gateway gets a new client
 _clients = {}
@@ -33,16 +41,29 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
     kind = fields.Selection(providers.selection(), "Kind", required=True)
     url = fields.Char(
         "URL", help="The provider's address; empty for its public one.")
+    # the credentials are lazy: a client reading a gateway does not read
+    # them with its other fields (only the administrators may read them)
     username = fields.Char(
-        "Username / Key ID",
+        "Username / Key ID", loading='lazy',
         help="Kannel sendsms user, Aliyun AccessKey ID, "
         "Tencent SecretId or Twilio Account SID.")
+    # the secrets (password, callback_secret) are read by the server only,
+    # never sent to a client (ir.model.field.access); a client sets them
+    # through <name>_input and sees <name>_set
     password = fields.Char(
-        "Password / Secret", strip=False,
+        "Password / Secret", strip=False, readonly=True, loading='lazy',
         help="Kannel password, Aliyun AccessKey secret, "
         "Tencent SecretKey or Twilio auth token.")
+    password_input = fields.Function(fields.Char(
+            "New Password / Secret", strip=False,
+            help="Kannel password, Aliyun AccessKey secret, Tencent "
+            "SecretKey or Twilio auth token: type it to set or change it; "
+            "the stored one is never shown."),
+        'get_secret_input', setter='set_secret_input')
+    password_set = fields.Function(
+        fields.Boolean("Password Set"), 'get_secret_set')
     app_id = fields.Char(
-        "Application ID",
+        "Application ID", loading='lazy',
         help="Tencent SmsSdkAppId or Twilio Messaging Service SID.")
     sign_name = fields.Char(
         "Signature",
@@ -60,18 +81,26 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
         "for example http://crm.example.com:8000; delivery reports and "
         "inbound messages come back there.")
     callback_secret = fields.Char(
-        "Callback Secret", required=True, strip=False,
+        "Callback Secret", strip=False, readonly=True, loading='lazy',
         help="Part of every callback address; callbacks without it are "
         "refused.")
+    callback_secret_input = fields.Function(fields.Char(
+            "New Callback Secret", strip=False,
+            help="Part of every callback address: type one to give it to "
+            "the provider's console or Kannel, or press New Secret for a "
+            "random one; the stored one is never shown."),
+        'get_secret_input', setter='set_secret_input')
+    callback_secret_set = fields.Function(
+        fields.Boolean("Callback Secret Set"), 'get_secret_set')
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        for name in KIND_FIELDS:
+        for name, setting in KIND_FIELDS.items():
             field = getattr(cls, name)
             field.states = field.states.copy()
             field.states['invisible'] = ~Eval('kind').in_(
-                providers.kinds(setting=name))
+                providers.kinds(setting=setting))
         cls._buttons.update({
                 'new_secret': {'icon': 'tryton-refresh'},
                 })
@@ -85,12 +114,41 @@ class Gateway(DeactivableMixin, ModelSQL, ModelView):
         return 10
 
     @classmethod
-    def default_callback_secret(cls):
-        return _new_secret()
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and not values.get('callback_secret'):
+            # made here, not as a default: a default goes to the client
+            values['callback_secret'] = _new_secret()
+        return values
+
+    @classmethod
+    def copy(cls, gateways, default=None):
+        default = default.copy() if default else {}
+        # no client writes them: a copy gets a new callback secret and is
+        # given its password
+        default.setdefault('password', None)
+        default.setdefault('callback_secret', None)
+        return super().copy(gateways, default=default)
+
+    def get_secret_input(self, name):
+        "Always empty: a secret once stored is never sent back"
+        return None
+
+    @classmethod
+    def set_secret_input(cls, gateways, name, value):
+        if value:
+            with without_check_access():
+                cls.write(gateways, {name[:-len('_input')]: value})
+
+    @classmethod
+    def get_secret_set(cls, gateways, names):
+        return {name: {g.id: bool(getattr(g, name[:-len('_set')]))
+                for g in gateways} for name in names}
 
     @classmethod
     @ModelView.button
     def new_secret(cls, gateways):
+        "A random callback secret, never shown"
         for gateway in gateways:
             gateway.callback_secret = _new_secret()
         cls.save(gateways)

@@ -24,7 +24,8 @@ from trytond.model.modelstorage import local_cache
 from trytond.transaction import Transaction, without_check_access
 
 from . import providers
-from .phone import check_mobile
+from .masking import MaskedNumberMixin, protected_error
+from .phone import check_mobile, mask_number
 from .template import MESSAGE_KINDS
 
 logger = logging.getLogger(__name__)
@@ -70,10 +71,12 @@ def _json_default(value):
     raise TypeError(value)
 
 
-class Message(Workflow, ModelSQL, ModelView):
+class Message(MaskedNumberMixin, Workflow, ModelSQL, ModelView):
     __string__ = "SMS Message"
     __name__ = 'sms.message'
     _rec_name = 'number'
+    _masked_numbers = {'number'}
+    _masked_texts = {'text', 'error', 'status_detail'}
     _states = {'readonly': Eval('state') != 'queued'}
 
     party = fields.Many2One(
@@ -105,6 +108,10 @@ class Message(Workflow, ModelSQL, ModelView):
     event_key = fields.Char(
         "Event Key", readonly=True,
         help="Set by event messages so one event is sent once.")
+    employee = fields.Many2One(
+        'company.employee', "Sent By", readonly=True, ondelete='SET NULL',
+        help="The employee who sent the message; a message to no customer "
+        "belongs to him.")
 
     del _states
 
@@ -118,6 +125,8 @@ class Message(Workflow, ModelSQL, ModelView):
                 Index(t, (t.provider_id, Index.Equality())),
                 Index(t, (t.event_key, Index.Equality())),
                 Index(t, (t.number, Index.Equality())),
+                Index(t, (t.party, Index.Equality())),
+                Index(t, (t.employee, Index.Equality())),
                 })
         cls._sql_constraints += [
             ('event_key_unique', Unique(t, t.event_key),
@@ -156,6 +165,27 @@ class Message(Workflow, ModelSQL, ModelView):
         "Hook: the models that can be the origin of a message"
         return ['sms.trigger']
 
+    # numbers (X-06) ----------------------------------------------------
+
+    @classmethod
+    def may_see_full_numbers(cls):
+        "Hook: whether the user sees full numbers (telesales_pipeline)"
+        return True
+
+    @classmethod
+    def mask(cls, number):
+        "Hook: a number as users without full numbers see it"
+        return mask_number(number)
+
+    @classmethod
+    def check_modification(cls, mode, messages, values=None, external=False):
+        # the sending, the delivery reports and the buttons write the
+        # messages; no client writes them, whatever the access rights
+        super().check_modification(
+            mode, messages, values=values, external=external)
+        if external and mode == 'write' and values:
+            raise protected_error(cls, sorted(values)[0])
+
     @classmethod
     def get_origin(cls):
         IrModel = Pool().get('ir.model')
@@ -168,9 +198,10 @@ class Message(Workflow, ModelSQL, ModelView):
     @classmethod
     def prepare(cls, parties=(), numbers=(), template=None, text=None,
             kind=None, gateway=None, scheduled_at=None, values=None,
-            origin=None, event_key=None):
+            origin=None, event_key=None, employee=None):
         """Unsaved messages to ``parties`` (their mobile number) and to
-        typed ``numbers``, rendered from ``template`` or ``text``.
+        typed ``numbers``, rendered from ``template`` or ``text``, sent by
+        ``employee`` (None for the system's event messages).
 
         Recipients without a valid mobile number or opted out of marketing
         get a message in state *refused* with the reason, so nothing is
@@ -179,7 +210,8 @@ class Message(Workflow, ModelSQL, ModelView):
         common, rows = cls._prepare_values(
             parties=parties, numbers=numbers, template=template, text=text,
             kind=kind, gateway=gateway, scheduled_at=scheduled_at,
-            values=values, origin=origin, event_key=event_key)
+            values=values, origin=origin, event_key=event_key,
+            employee=employee)
         # the values shared by all messages are converted by the fields
         # once; the others are of the fields' types already (a bulk send
         # spent a fifth of its time building instances)
@@ -201,7 +233,7 @@ class Message(Workflow, ModelSQL, ModelView):
     @classmethod
     def _prepare_values(cls, parties=(), numbers=(), template=None,
             text=None, kind=None, gateway=None, scheduled_at=None,
-            values=None, origin=None, event_key=None):
+            values=None, origin=None, event_key=None, employee=None):
         """The field values of the messages :meth:`prepare` returns: those
         common to all and, for each message, its own"""
         pool = Pool()
@@ -237,6 +269,7 @@ class Message(Workflow, ModelSQL, ModelView):
             'kind': kind, 'gateway': gateway, 'template': template,
             'origin': origin, 'event_key': event_key,
             'scheduled_at': scheduled_at, 'attempts': 0, 'state': 'queued',
+            'employee': employee,
             }
         if not render:
             common['text'] = text
@@ -351,7 +384,7 @@ class Message(Workflow, ModelSQL, ModelView):
     def _bulk_fields(cls):
         return ['party', 'number', 'gateway', 'template', 'kind', 'text',
             'params', 'state', 'scheduled_at', 'attempts', 'error', 'origin',
-            'event_key']
+            'event_key', 'employee']
 
     @classmethod
     def _can_bulk_create(cls):
@@ -836,19 +869,26 @@ class Message(Workflow, ModelSQL, ModelView):
         cls.dispatch(failed + waiting)
 
 
-class OptOut(ModelSQL, ModelView):
+class OptOut(MaskedNumberMixin, ModelSQL, ModelView):
     __string__ = "SMS Opt-out"
     __name__ = 'sms.opt_out'
     _rec_name = 'number'
+    _masked_numbers = {'number'}
+    _masked_texts = {'note'}
     number = fields.Char(
         "Number", required=True, help="In international format (E.164).")
     party = fields.Many2One('party.party', "Party", ondelete='SET NULL')
     source = fields.Selection([
             ('reply', "Reply"),
             ('staff', "Staff"),
-            ], "Source", required=True)
+            ], "Source", required=True, readonly=True)
     date = fields.DateTime("Date", required=True)
     note = fields.Char("Note")
+    employee = fields.Many2One(
+        'company.employee', "Recorded By", readonly=True,
+        ondelete='SET NULL',
+        help="The employee who recorded the opt-out or wrote to the number "
+        "that replied; an opt-out of no customer belongs to him.")
 
     @classmethod
     def __setup__(cls):
@@ -868,6 +908,12 @@ class OptOut(ModelSQL, ModelView):
         return dt.datetime.now()
 
     @classmethod
+    def default_employee(cls):
+        User = Pool().get('res.user')
+        employee = User(Transaction().user).employee
+        return employee.id if employee else None
+
+    @classmethod
     def preprocess_values(cls, mode, values):
         values = super().preprocess_values(mode, values)
         if values.get('number'):
@@ -875,3 +921,24 @@ class OptOut(ModelSQL, ModelView):
             if e164:
                 values['number'] = e164
         return values
+
+    @classmethod
+    def check_modification(cls, mode, opt_outs, values=None, external=False):
+        """A user records an opt-out as staff in his own name; the source and
+        who recorded it are never rewritten"""
+        super().check_modification(
+            mode, opt_outs, values=values, external=external)
+        if not external:
+            return
+        if mode == 'write':
+            for name in ['source', 'employee']:
+                if name in (values or {}):
+                    raise protected_error(cls, name)
+        elif mode == 'create':
+            employee = cls.default_employee()
+            for opt_out in opt_outs:
+                if opt_out.source != 'staff':
+                    raise protected_error(cls, 'source')
+                if (opt_out.employee.id if opt_out.employee else None
+                        ) != employee:
+                    raise protected_error(cls, 'employee')

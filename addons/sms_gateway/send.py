@@ -10,6 +10,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import NumberError, SendError
+from .masking import check_parties_visible
 from .phone import check_mobile, split_numbers
 from .template import MESSAGE_KINDS
 
@@ -45,6 +46,8 @@ class SendStart(ModelView):
     def on_change_with_preview(self):
         Template = Pool().get('sms.template')
         party = self.parties[0] if self.parties else None
+        # the merge values are read without the user's rules
+        check_parties_visible([party])
         values = Template.get_merge_values([party] if party else [])
         values = values[party.id if party else None]
         if self.template:
@@ -81,7 +84,11 @@ class Send(Wizard):
         pool = Pool()
         Message = pool.get('sms.message')
         Configuration = pool.get('sms.configuration')
+        User = pool.get('res.user')
         start = self.start
+        # the wizard runs without the user's rules: the customers ticked
+        # must be his
+        check_parties_visible(start.parties)
         numbers = split_numbers(start.numbers or '')
         region = Configuration(1).region
         bad = [n for n in numbers if not check_mobile(n, region)[0]]
@@ -97,6 +104,7 @@ class Send(Wizard):
         messages = Message.prepare(
             parties=start.parties, numbers=numbers, template=start.template,
             text=start.text, kind=start.kind, gateway=start.gateway,
-            scheduled_at=start.scheduled_at)
+            scheduled_at=start.scheduled_at,
+            employee=User(Transaction().user).employee)
         Message.queue(messages)
         return 'end'

@@ -10,6 +10,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import TemplateError
+from .masking import check_parties_visible
 from .template_language import (
     TemplateSyntaxError, compile_template, fields_of, render)
 
@@ -122,10 +123,20 @@ class Template(DeactivableMixin, ModelSQL, ModelView):
                 names[party.id] = party.name
         return names
 
+    def on_change_with(self, fieldnames):
+        # a client's on_change_with of a stored template reads its other
+        # values without the rules: the user must see it
+        if (self.id is not None and self.id >= 0
+                and Transaction().check_access):
+            self.__class__.read([self.id], ['id'])
+        return super().on_change_with(fieldnames)
+
     @fields.depends('content', 'preview_party', 'provider_params')
     def on_change_with_preview(self, name=None):
         if not self.content:
             return ''
+        # the merge values are read without the user's rules
+        check_parties_visible([self.preview_party])
         parties = [self.preview_party] if self.preview_party else []
         values = self.get_merge_values(parties)
         key = self.preview_party.id if self.preview_party else None

@@ -6,7 +6,7 @@ import datetime as dt
 
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
 from trytond.pool import Pool
-from trytond.transaction import Transaction
+from trytond.transaction import without_check_access
 
 
 class Trigger(DeactivableMixin, ModelSQL, ModelView):
@@ -71,10 +71,14 @@ class Trigger(DeactivableMixin, ModelSQL, ModelView):
         return messages
 
     @classmethod
+    @without_check_access
     def fire(cls, event, recipients, date=None):
         """Queue at once the messages of ``event`` for ``recipients``
         (``(party, values, origin)``): for modules that detect their event
-        themselves (a wallet going low) rather than by the daily cron"""
+        themselves (a wallet going low) rather than by the daily cron.
+
+        The messages are the system's (no sender), whoever's action fired
+        the event: a consultant's check-in needs no right on SMS."""
         Message = Pool().get('sms.message')
         date = date or dt.date.today()
         recipients = list(recipients)

@@ -7,50 +7,117 @@ import random
 from proteus import Model
 
 GROUPS = {
-    'manager': ['pbx_connector.group_pbx', 'pbx_connector.group_pbx_admin',
+    'manager': ['pbx_connector.group_pbx',
         'pbx_connector.group_pbx_quality'],
     'supervisor': ['pbx_connector.group_pbx',
         'pbx_connector.group_pbx_quality'],
     'rep': ['pbx_connector.group_pbx'],
+    'pbx_admin': ['pbx_connector.group_pbx_admin'],
     }
 
 DISPOSITIONS = ['answered'] * 5 + ['busy', 'no_answer', 'no_answer', 'empty']
+# calls of a rep with telesales_pipeline's demo customers: rep login,
+# customer name, direction, quality checks (reviewer login, score)
+CUSTOMER_CALLS = [
+    ('rep1', '深圳新程教育', 'outbound', [('sup1', 88)]),
+    ('rep1', '苏州园林设计', 'inbound', []),
+    ('rep1', '北京远景科技有限公司', 'outbound', []),
+    ('rep2', '南京金陵制造', 'outbound', [('manager', 76)]),
+    ('rep2', '武汉长江物流', 'inbound', []),
+    ('rep3', '成都天府食品', 'outbound', [('sup2', 92)]),
+    ('rep3', '上海宏达贸易有限公司', 'outbound', []),
+    ('rep4', '青岛海风电器', 'inbound', [('sup2', 64)]),
+    ]
 
 
 def load(demo):
     "A PBX server with one extension per rep and two weeks of calls"
     Server = Model.get('pbx.server', config=demo.config)
-    Call = Model.get('pbx.call', config=demo.config)
     if Server.find([('name', '=', 'Asterisk')]):
         return
     server = Server(name='Asterisk', host='127.0.0.1', port=5038,
-        username='crm', secret='demo-secret',
+        username='crm', secret_input='demo-secret',
         recording_url='http://127.0.0.1:8088/recordings/')
     reps = [l for l in sorted(demo.employees) if demo.roles.get(l) == 'rep']
     for i, login in enumerate(reps):
         server.extensions.new(employee=demo.employees[login],
             number=str(8001 + i))
     server.save()
-    rng = random.Random(8001)
-    now = dt.datetime.utcnow().replace(microsecond=0)
-    calls = []
-    for extension in server.extensions:
-        for day in range(14):
-            for _ in range(rng.randint(3, 9)):
-                start = now - dt.timedelta(days=day,
-                    minutes=rng.randint(10, 480))
-                disposition = rng.choice(DISPOSITIONS)
-                talk = rng.randint(20, 600) if disposition == 'answered' else 0
-                calls.append(dict(server=server.id, extension=extension.id,
-                        employee=extension.employee.id,
-                        direction=rng.choice(['outbound'] * 3 + ['inbound']),
-                        state='ended', disposition=disposition,
-                        number=f'+86139{rng.randint(10000000, 99999999)}',
-                        start=start,
-                        answer=start + dt.timedelta(seconds=8)
-                        if talk else None,
-                        end=start + dt.timedelta(seconds=8 + talk),
-                        duration=talk))
-    # The call fields are read-only (written by the listener), which the
-    # proteus records would not send: create through the RPC directly.
-    Call._proxy.create(calls, demo.config.context)
+    _load_calls(demo, server.id)
+
+
+def _load_calls(demo, server_id):
+    """Two weeks of calls of each rep's extension, some with his customers
+    and their quality checks, written as the listener writes them"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(demo.config.database_name, 0, context={
+                'company': demo.company.id, 'language': 'zh_CN'}):
+        pool = Pool()
+        Call = pool.get('pbx.call')
+        Review = pool.get('pbx.call.review')
+        Extension = pool.get('pbx.extension')
+        extensions = {e.employee.id: e for e in Extension.search([
+                    ('server', '=', server_id)])}
+        rng = random.Random(8001)
+        now = dt.datetime.utcnow().replace(microsecond=0)
+        calls = []
+        for extension in extensions.values():
+            for day in range(14):
+                for _ in range(rng.randint(3, 9)):
+                    start = now - dt.timedelta(days=day,
+                        minutes=rng.randint(10, 480))
+                    disposition = rng.choice(DISPOSITIONS)
+                    calls.append(_call(extension, start, disposition,
+                            rng.choice(['outbound'] * 3 + ['inbound']),
+                            f'+86139{rng.randint(10000000, 99999999)}',
+                            rng.randint(20, 600)))
+        Call.create(calls)
+        if 'telesales_pipeline' not in demo.modules:
+            return
+        parties = _parties(pool)
+        reviews = []
+        for i, (login, name, direction, checks) in enumerate(
+                CUSTOMER_CALLS):
+            if name not in parties:
+                continue
+            party, number = parties[name]
+            extension = extensions[demo.employees[login].id]
+            start = now - dt.timedelta(days=i % 5, hours=i + 1)
+            values = _call(extension, start, 'answered', direction, number,
+                60 + 30 * i)
+            values['party'] = party
+            values['recording'] = (
+                f'/var/spool/asterisk/monitor/{start:%Y%m%d-%H%M%S}-'
+                f'{extension.number}.wav')
+            call, = Call.create([values])
+            for reviewer, score in checks:
+                reviews.append({'call': call.id, 'score': score,
+                        'reviewer': demo.employees[reviewer].id,
+                        'date': start + dt.timedelta(days=1),
+                        'notes': '开场白规范，需求挖掘充分'
+                        if score >= 80 else '未确认客户需求'})
+        Review.create(reviews)
+        Transaction().commit()
+
+
+def _call(extension, start, disposition, direction, number, talk):
+    talk = talk if disposition == 'answered' else 0
+    return dict(server=extension.server.id, extension=extension.id,
+        employee=extension.employee.id, direction=direction,
+        state='ended', disposition=disposition, number=number, start=start,
+        answer=start + dt.timedelta(seconds=8) if talk else None,
+        end=start + dt.timedelta(seconds=8 + talk), duration=talk)
+
+
+def _parties(pool):
+    "{customer name: (party id, phone E.164)} of the telesales demo"
+    Party = pool.get('party.party')
+    result = {}
+    for party in Party.search([('crm_stage', '!=', None)]):
+        numbers = [m.value_compact or m.value
+            for m in party.contact_mechanisms
+            if m.type in {'mobile', 'phone'}]
+        if numbers:
+            result[party.name] = (party.id, numbers[0])
+    return result

@@ -19,7 +19,7 @@ def setup_call_center(peer, reps=1, config=None):
     company, = Company.find()
     group, = Group.find([('name', '=', 'Call Center')])
     server = Server(name='Asterisk', host='127.0.0.1', port=peer.port,
-        username=peer.username, secret=peer.secret)
+        username=peer.username, secret_input=peer.secret)
     users, employees = [], []
     for i in range(reps):
         party = Party(name=f'坐席{i + 1}')

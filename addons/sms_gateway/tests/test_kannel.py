@@ -23,6 +23,9 @@ from .smpp_smsc import SMSC
 CHINESE = '王芳您好：周六上午十点试听课，欢迎光临！退订回TD'
 REJECTED = '8613900000001'  # the SMSC refuses it: invalid destination
 UNDELIVERABLE = '8613900000002'  # accepted, then not delivered
+# the administrator types the secret he gives to Kannel: it is never read
+# back from the gateway
+SECRET = 'kannel-callback-secret'
 
 
 @pytest.fixture(scope='module')
@@ -36,24 +39,24 @@ def stack(tmp_path_factory):
         Gateway = Model.get('sms.gateway', config=config)
         Configuration = Model.get('sms.configuration', config=config)
         gateway = Gateway(name='Kannel', kind='kannel', callback_url=url,
-            sender='10690123')
+            sender='10690123', callback_secret_input=SECRET)
         gateway.save()
         sms_config = Configuration(1)
         sms_config.gateway = gateway
         sms_config.quiet_start = sms_config.quiet_end = None
         sms_config.save()
         inbound = '%s/%s/sms_gateway/inbound/%s?secret=%s' % (
-            url, database, gateway.id, gateway.callback_secret)
+            url, database, gateway.id, SECRET)
         with SMSC(system_id='crm', password='secret', reject=[REJECTED],
                 undeliverable=[UNDELIVERABLE]) as smsc, \
                 Kannel(inbound_url=inbound, smpp_port=smsc.port) as kannel:
             gateway.url = kannel.sendsms_url
             gateway.username = kannel.username
-            gateway.password = kannel.password
+            gateway.password_input = kannel.password
             gateway.save()
             channel = Gateway(name='106 通道', kind='kannel', callback_url=url,
                 sender='10690123', smsc='smpp', url=kannel.sendsms_url,
-                username=kannel.username, password=kannel.password)
+                username=kannel.username, password_input=kannel.password)
             channel.save()
             try:
                 yield {'config': config, 'url': url, 'database': database,
@@ -186,7 +189,7 @@ def test_forged_callbacks_refused(stack):
     no_secret = requests.get(base + str(gateway.id), params=query, timeout=10)
     assert no_secret.status_code == 403
     unknown = requests.get(base + '999999', params={
-            **query, 'secret': gateway.callback_secret}, timeout=10)
+            **query, 'secret': SECRET}, timeout=10)
     assert unknown.status_code == 403
     message.reload()
     assert message.state == 'delivered'

@@ -864,7 +864,8 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
 
     @with_transaction()
     def test_credentials_admin_only(self):
-        "Gateway credentials are readable by the SMS administrators only"
+        """Gateway credentials are readable by the SMS administrators only;
+        the secrets by nobody: they are set through their input fields"""
         pool = Pool()
         Gateway = pool.get('sms.gateway')
         User = pool.get('res.user')
@@ -872,6 +873,8 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
         gateway, = Gateway.create([{'name': 'Aliyun', 'kind': 'aliyun',
                     'username': 'LTAIkey', 'password': 'aliyun-secret',
                     'app_id': 'app', 'sign_name': '示范'}])
+        callback_secret = gateway.callback_secret
+        self.assertTrue(callback_secret)
         clerk, admin = User.create([{
                     'login': 'sms_clerk', 'name': 'SMS clerk',
                     'groups': [('add', [
@@ -881,25 +884,50 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
                     'groups': [('add', [ModelData.get_id(
                                     'sms_gateway', 'group_sms_admin')])],
                     }])
-        credentials = ['username', 'password', 'app_id', 'callback_secret']
+        credentials = ['username', 'app_id', 'password_input',
+            'password_set', 'callback_secret_input', 'callback_secret_set']
+        secrets = ['password', 'callback_secret']
         transaction = Transaction()
         with transaction.set_context(_check_access=True):
             with transaction.set_user(clerk.id):
                 record, = Gateway.read([gateway.id], ['name', 'sign_name'])
                 self.assertEqual(record['name'], 'Aliyun')
-                for name in credentials:
+                for name in credentials + secrets:
                     with self.assertRaises(AccessError):
                         Gateway.read([gateway.id], [name])
+                for name in ['username', 'app_id'] + secrets:
                     with self.assertRaises(AccessError):
                         Gateway.search([(name, '=', 'x')])
-                with self.assertRaises(AccessError):
-                    Gateway.write([gateway], {'password': 'other'})
+                for name in ['password', 'password_input']:
+                    with self.assertRaises(AccessError):
+                        Gateway.write([gateway], {name: 'other'})
             for user in [admin.id, 1]:
                 with transaction.set_user(user):
                     record, = Gateway.read([gateway.id], credentials)
                     self.assertEqual(
-                        (record['username'], record['password']),
-                        ('LTAIkey', 'aliyun-secret'))
+                        (record['username'], record['app_id'],
+                            record['password_input'], record['password_set'],
+                            record['callback_secret_input'],
+                            record['callback_secret_set']),
+                        ('LTAIkey', 'app', None, True, None, True))
+                    for name in secrets:
+                        with self.assertRaises(AccessError):
+                            Gateway.read([gateway.id], [name])
+                        with self.assertRaises(AccessError):
+                            Gateway.search([(name, 'like', 'a%')])
+                        with self.assertRaises(AccessError):
+                            Gateway.write([gateway], {name: 'forged'})
+                    with self.assertRaises(AccessError):
+                        Gateway.export_data([gateway], ['password'])
+            with transaction.set_user(admin.id):
+                Gateway.write([gateway], {
+                        'password_input': 'changed',
+                        'callback_secret_input': '',
+                        })
+                Gateway.new_secret([gateway])
+        gateway = Gateway(gateway.id)
+        self.assertEqual(gateway.password, 'changed')
+        self.assertNotIn(gateway.callback_secret, {callback_secret, None})
 
     @with_transaction()
     def test_trigger_fire(self):
