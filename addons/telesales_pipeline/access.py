@@ -143,12 +143,16 @@ def _mask_result(value):
 
 
 class RulesFirstRPC(RPC):
-    """write, delete or copy over RPC: the record rules of the mode before
-    any code of the method
+    """create, write, delete or copy over RPC: the record rules before any
+    code of the method
 
     Every module may extend write, delete, copy or check_modification with
     checks whose messages name the record, its customer or its owner, and
-    the ORM checks the record rules of a write or a delete only after them."""
+    the ORM checks the record rules of a write or a delete only after them.
+    The records named by the many-to-one and reference values of a create
+    or a write must be readable too: a record linked to a customer the
+    caller may not see (an appointment of his on another team's customer)
+    would show that customer."""
     __slots__ = ('mode',)
 
     @classmethod
@@ -170,8 +174,38 @@ class RulesFirstRPC(RPC):
                 check_rules(Model, [r for arg in args
                         if isinstance(arg, (list, tuple))
                         for r in arg if isinstance(r, ModelStorage)], mode)
+                for values in _values_of(args, mode):
+                    check_targets(Model, values)
             return func(*args, **kwargs)
         return wrapper
+
+
+def _values_of(args, mode):
+    "The dictionaries of values of a create's or a write's arguments"
+    if mode == 'create':
+        return [v for v in (args[0] if args else []) if isinstance(v, dict)]
+    if mode == 'write':
+        return [a for a in args if isinstance(a, dict)]
+    return []
+
+
+def check_targets(Model, values):
+    """Refuse values naming, by a many-to-one or a reference, a record the
+    caller may not read"""
+    pool = Pool()
+    for name, value in values.items():
+        field = Model._fields.get(name)
+        if isinstance(field, fields.Many2One) and isinstance(value, int):
+            Target = pool.get(field.model_name)
+            check_rules(Target, [Target(value)], 'read')
+        elif isinstance(field, fields.Reference) and isinstance(value, str):
+            target, _, id_ = value.partition(',')
+            try:
+                Target = pool.get(target)
+            except KeyError:
+                continue
+            if id_.isdigit():
+                check_rules(Target, [Target(int(id_))], 'read')
 
 
 class CustomerDataMixin:
@@ -185,8 +219,8 @@ class CustomerDataMixin:
             if (rpc.instantiate == 0 and not isinstance(rpc, RecordRPC)
                     and is_instance_method(cls, name)):
                 cls.__rpc__[name] = RecordRPC.wrap(rpc)
-        for name, mode in [
-                ('write', 'write'), ('delete', 'delete'), ('copy', 'read')]:
+        for name, mode in [('create', 'create'), ('write', 'write'),
+                ('delete', 'delete'), ('copy', 'read')]:
             rpc = cls.__rpc__.get(name)
             if rpc is not None and not isinstance(rpc, RulesFirstRPC):
                 cls.__rpc__[name] = RulesFirstRPC.wrap(rpc, mode)

@@ -245,11 +245,18 @@ class PartyImport(Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('queued')
     def run(cls, imports):
+        Party = Pool().get('party.party')
         for record in imports:
             # a 0-byte file has a name: it is read and reported as empty
             if not record.file and not record.filename:
                 raise ImportError_(gettext(
                         'telesales_pipeline.msg_import_file_empty'))
+            # the queue runs the import without the user's rights: the
+            # owner is checked here, as for a customer entered by hand
+            if not Party._crm_may_own(record.owner):
+                raise ImportError_(gettext(
+                        'telesales_pipeline.msg_import_owner_not_allowed',
+                        employee=record.owner.rec_name))
         cls.__queue__.process(imports)
 
     @classmethod
