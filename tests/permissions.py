@@ -246,8 +246,10 @@ def align(text):
             block.append(lines[i])
             borders += bool(border.match(lines[i]))
             i += 1
-        rows = [None if border.match(line) else re.split(r' {2,}',
-                line.strip()) for line in block]
+        columns = [(m.start(), m.end())
+            for m in re.finditer(r'=+', block[0])]
+        rows = [None if border.match(line) else _cells(line, columns)
+            for line in block]
         width = max(len(r) for r in rows if r)
         sizes = [max([_width(r[n]) for r in rows if r and n < len(r)]
                 + [1]) for n in range(width)]
@@ -259,6 +261,15 @@ def align(text):
                 out.append('  '.join(c + ' ' * (s - _width(c))
                         for c, s in zip(cells, sizes)).rstrip())
     return '\n'.join(out) + '\n'
+
+
+def _cells(line, columns):
+    """The cells of a row: by the table's columns when the row keeps them
+    (an empty cell stays empty), else by runs of two spaces or more"""
+    try:
+        return _split(line, columns, [line], 0)
+    except MatrixError:
+        return re.split(r' {2,}', line.strip())
 
 
 def _width(text):

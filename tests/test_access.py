@@ -254,10 +254,18 @@ class World:
 
     def ends(self, model, path):
         """{record id: set of (kind, id)} the path leads to from each record
-        of model; kind is 'party', 'employee' or 'user'"""
+        of model; kind is 'party', 'employee', 'user' or 'record'
+
+        ``a>b``: the ends of a, or of b for the records a leads nowhere."""
         key = (model, path)
         if key not in self._ends:
-            self._ends[key] = self._follow(model, path)
+            if '>' in path:
+                firsts = [self.ends(model, p) for p in path.split('>')]
+                self._ends[key] = {rid: next(
+                        (e[rid] for e in firsts if e.get(rid)), set())
+                    for rid in firsts[0]}
+            else:
+                self._ends[key] = self._follow(model, path)
         return self._ends[key]
 
     def _follow(self, model, path):
@@ -352,8 +360,12 @@ class World:
 
     def path_kind(self, model, path):
         "'party', 'employee', 'user' or 'record' (a reference)"
-        self.ends(model, path)
-        return self._kinds[(model, path)]
+        kinds = set()
+        for part in path.split('>'):
+            self.ends(model, part)
+            kinds.add(self._kinds[(model, part)])
+        return 'record' if kinds == {'record'} else (
+            'mixed' if 'record' in kinds else kinds.pop())
 
     def undetermined(self, model, row):
         """Records whose paths only name records of models outside the
