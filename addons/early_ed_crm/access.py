@@ -228,6 +228,8 @@ class ServerGuardMixin(OnChangeScopeMixin):
     @classmethod
     def create(cls, vlist):
         if Transaction().check_access:
+            # a caller who may not create at all is told that first
+            Pool().get('ir.model.access').check(cls.__name__, 'create')
             for values in vlist:
                 check_create_values(cls, values, cls._guarded_fields)
         return super().create(vlist)

@@ -187,6 +187,15 @@ def _lock_failed(error):
     raise _Restart() from error
 
 
+def _origin_names(cls, records, name):
+    """The name of each record's origin, for whoever may see the record
+    (a rep sees a card move paid at the point of sale, an accountant a lot
+    of a contract line, without access to those models)"""
+    with without_check_access():
+        return {r.id: r.origin.rec_name if r.origin else None
+            for r in cls.browse(records)}
+
+
 class Configuration(ModelSingleton, ModelSQL, ModelView):
     __name__ = 'member.configuration'
     __string__ = "Member Card Configuration"
@@ -648,6 +657,7 @@ class Lot(ServerGuardMixin, ModelSQL, ModelView):
     description = fields.Char("Description", readonly=True)
     origin = fields.Reference("Origin", selection='get_origins',
         readonly=True)
+    origin_name = fields.Function(fields.Char("Origin"), 'get_origin_name')
     product = fields.Many2One('product.product', "Course Package",
         readonly=True,
         context={'company': Eval('company', -1)}, depends={'company'})
@@ -684,6 +694,8 @@ class Lot(ServerGuardMixin, ModelSQL, ModelView):
         IrModel = Pool().get('ir.model')
         return [(None, '')] + [
             (m, IrModel.get_name(m)) for m in cls._get_origins()]
+
+    get_origin_name = classmethod(_origin_names)
 
     def get_rec_name(self, name):
         return '%s (%s)' % (self.description or self.product and
@@ -860,6 +872,7 @@ class Move(ServerGuardMixin, ModelSQL, ModelView):
         help="The cash wallet, or the lot for class hours, after the move.")
     origin = fields.Reference("Origin", selection='get_origins',
         readonly=True)
+    origin_name = fields.Function(fields.Char("Origin"), 'get_origin_name')
     payment_method = fields.Many2One('sale.point.payment.method',
         "Payment Method", readonly=True,
         states={'invisible': ~Bool(Eval('payment_method'))})
@@ -894,6 +907,8 @@ class Move(ServerGuardMixin, ModelSQL, ModelView):
         IrModel = Pool().get('ir.model')
         return [(None, '')] + [
             (m, IrModel.get_name(m)) for m in cls._get_origins()]
+
+    get_origin_name = classmethod(_origin_names)
 
     def get_party(self, name):
         return self.card.party.id

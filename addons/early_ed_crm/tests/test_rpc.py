@@ -459,6 +459,26 @@ def test_rep_reads_no_accounting(as_, data):
     assert 'account_move' not in fields
 
 
+@pytest.mark.parametrize('login', ['rep1', 'sup1', 'accountant'])
+def test_views_read(as_, login):
+    """Every field of the card, lot, ledger and check-in views reads for
+    each role, origins paid at the point of sale or of contract lines
+    included"""
+    client = as_(login)
+    for model in ['member.card', 'member.card.lot', 'member.card.move',
+            'member.checkin']:
+        for view_type in ['tree', 'form']:
+            view = client.model(model, 'fields_view_get', None, view_type)
+            names = [n + ('.rec_name' if f['type'] in {
+                        'many2one', 'reference'} else '')
+                for n, f in view['fields'].items()]
+            rows = client.search_read(model, [], names)
+            assert rows, (model, view_type)
+    kinds = {m['kind']: m['origin_name'] for m in client.search_read(
+            'member.card.move', [], ['kind', 'origin_name'])}
+    assert kinds.get('pos'), kinds
+
+
 # Item 8: contention -----------------------------------------------------
 
 def run_parallel(demo, login, jobs):
