@@ -1,33 +1,85 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
-from decimal import Decimal
+import threading
+import time
+from decimal import Decimal, InvalidOperation
 
 from sql import Literal
 from sql.aggregate import Sum
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Check, Index, ModelSingleton, ModelSQL, ModelView, Unique, Workflow, fields)
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, Id
 from trytond.report import Report
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import (
+    Transaction, TransactionError, without_check_access)
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
+from .access import ServerGuardMixin
 from .exceptions import (
-    CardConfigurationError, CardError, CardLedgerError, CardNotActiveError,
-    InsufficientBalanceError)
+    CardBusyError, CardConfigurationError, CardError, CardLedgerError,
+    CardNotActiveError, InputError, InsufficientBalanceError)
 
 HOURS = (16, 2)
 ZERO = Decimal(0)
 CENT = Decimal('0.01')
+# what one operation may take: amounts and hours a user types
+MAX_AMOUNT = Decimal('99999999.99')
+MAX_HOURS = Decimal('9999.99')
+# the ledger's columns are Numeric(16, 2)
+MAX_BALANCE = Decimal('9999999999999999.99')
+# how long a card operation waits for another one using the same card
+LOCK_TIMEOUT = 10
 
 
 def _q(value):
     return Decimal(value).quantize(CENT)
+
+
+def _typed(value):
+    "A typed number as a finite Decimal, or None"
+    try:
+        value = Decimal(str(value)) if isinstance(value, float) \
+            else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def _check_input(value, limit, positive, decimals, too_large, name):
+    number = _typed(value)
+    shown = format(number, 'f') if number is not None else str(value)
+    if number is None or number <= 0:
+        raise InputError(gettext(positive, **{name: shown}))
+    if number > limit:
+        raise InputError(gettext(
+                too_large, limit=format(limit, 'f'), **{name: shown}))
+    if number != number.quantize(CENT):
+        raise InputError(gettext(decimals, **{name: shown}))
+    return number
+
+
+def check_amount(amount, limit=MAX_AMOUNT):
+    "Return the amount a user typed, refused unless 0 < amount <= limit"
+    return _check_input(amount, limit,
+        'early_ed_crm.msg_amount_positive',
+        'early_ed_crm.msg_amount_decimals',
+        'early_ed_crm.msg_amount_too_large', 'amount')
+
+
+def check_hours(hours, limit=MAX_HOURS):
+    "Return the class hours a user typed, refused unless 0 < hours <= limit"
+    return _check_input(hours, limit,
+        'early_ed_crm.msg_hours_positive',
+        'early_ed_crm.msg_hours_decimals',
+        'early_ed_crm.msg_hours_too_large', 'hours')
+
 
 WALLETS = [
     ('hours', "Class Hours"),
@@ -58,16 +110,90 @@ class _LockError(TransactionError):
             error.fix(extras)
 
 
+class _Restart(TransactionError):
+    "Start again on a snapshot where the other operation is committed"
+
+
+class _Waits(threading.local):
+    "When the current request started again for a card lock, first, last"
+    first = last = 0.0
+
+
+_waits = _Waits()
+
+
 def lock_rows(*groups):
-    "Lock the rows of (Model, records) groups in one transaction restart"
-    errors = []
-    for Model, records in groups:
-        try:
-            Model.lock(records)
-        except TransactionError as error:
-            errors.append(error)
-    if errors:
-        raise _LockError(errors)
+    """Lock the rows of (Model, records) groups for the transaction
+
+    On PostgreSQL the locks are waited for (up to LOCK_TIMEOUT seconds):
+    an operation on a card in use waits for the other one to commit, then
+    starts again on the committed balances and answers on them.  A lock
+    not obtained in time is refused with a message, never a bare error.
+    Elsewhere (SQLite, one writer at a time) Tryton's record locks at the
+    start of the transaction are used."""
+    if backend.name != 'postgresql':
+        errors = []
+        for Model, records in groups:
+            try:
+                Model.lock(records)
+            except TransactionError as error:
+                errors.append(error)
+        if errors:
+            raise _LockError(errors)
+        return
+    cursor = Transaction().connection.cursor()
+    # a failed lock leaves the transaction usable for the refusal's message
+    cursor.execute('SAVEPOINT early_ed_card_lock')
+    try:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        previous, = cursor.fetchone()
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)",
+            ('%dms' % (LOCK_TIMEOUT * 1000),))
+        for Model, records in groups:
+            ids = sorted({r.id for r in records})
+            if not ids:
+                continue
+            table = Model.__table__()
+            query, params = tuple(table.select(Literal(1),
+                    where=table.id.in_(ids), order_by=[table.id]))
+            # not FOR UPDATE: the rows that reference the card (a check-in
+            # being created) hold a KEY SHARE lock on it
+            cursor.execute(query + ' FOR NO KEY UPDATE', params)
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)",
+            (previous,))
+    except backend.DatabaseOperationalError as error:
+        cursor.execute('ROLLBACK TO SAVEPOINT early_ed_card_lock')
+        _lock_failed(error)
+    cursor.execute('RELEASE SAVEPOINT early_ed_card_lock')
+    _waits.last = 0.0
+
+
+def _lock_failed(error):
+    code = getattr(error, 'sqlstate', None)
+    if code == '55P03':  # lock_not_available: lock_timeout reached
+        _waits.last = 0.0
+        raise CardBusyError(gettext('early_ed_crm.msg_card_busy')) from error
+    if code not in {'40001', '40P01'}:  # serialization failure, deadlock
+        raise error
+    # the rows changed since our snapshot: another operation committed;
+    # start again on it, for at most 3 times the lock timeout in all
+    now = time.monotonic()
+    if now - _waits.last > 2 * LOCK_TIMEOUT:
+        _waits.first = now
+    _waits.last = now
+    if now - _waits.first > 3 * LOCK_TIMEOUT:
+        _waits.last = 0.0
+        raise CardBusyError(gettext('early_ed_crm.msg_card_busy')) from error
+    raise _Restart() from error
+
+
+def _origin_names(cls, records, name):
+    """The name of each record's origin, for whoever may see the record
+    (a rep sees a card move paid at the point of sale, an accountant a lot
+    of a contract line, without access to those models)"""
+    with without_check_access():
+        return {r.id: r.origin.rec_name if r.origin else None
+            for r in cls.browse(records)}
 
 
 class Configuration(ModelSingleton, ModelSQL, ModelView):
@@ -111,7 +237,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
             return self.journal
 
 
-class Card(Workflow, ModelSQL, ModelView):
+class Card(ServerGuardMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'member.card'
     __string__ = "Member Card"
     _rec_name = 'number'
@@ -335,7 +461,7 @@ class Card(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _lock_card(cls, card):
-        cls.lock([card])
+        lock_rows((cls, [card]))
         return cls(card.id)
 
     @classmethod
@@ -349,19 +475,20 @@ class Card(Workflow, ModelSQL, ModelView):
         return Lot.search(domain, order=[('date', 'ASC'), ('id', 'ASC')])
 
     @classmethod
+    @without_check_access
     def debit_hours(cls, card, hours, kind, origin=None, lot=None,
             description=None, recognise=True):
         "Deduct hours from the card's lots, oldest first; return moves"
         pool = Pool()
         Lot = pool.get('member.card.lot')
         Move = pool.get('member.card.move')
-        hours = _q(hours)
+        hours = _q(check_hours(hours))
         lots = cls.spendable_lots(card, lot=lot)
         lock_rows((cls, [card]), (Lot, lots))
         card = cls(card.id)
         card.check_spendable()
         available = sum((l.remaining for l in lots), ZERO)
-        if hours <= 0 or available < hours:
+        if available < hours:
             raise InsufficientBalanceError(gettext(
                     'early_ed_crm.msg_card_insufficient_hours',
                     card=card.rec_name, hours=hours, available=available))
@@ -381,17 +508,22 @@ class Card(Workflow, ModelSQL, ModelView):
         return moves
 
     @classmethod
+    @without_check_access
     def credit_cash(cls, card, amount, kind, origin=None,
             description=None, payment_method=None):
         "Add amount to the card's cash wallet; return the move"
         pool = Pool()
         Move = pool.get('member.card.move')
-        amount = _q(amount)
+        amount = _q(check_amount(amount, limit=MAX_BALANCE))
         card = cls._lock_card(card)
-        if card.state in {'replaced', 'closed'} or amount <= 0:
+        if card.state in {'replaced', 'closed'}:
             raise CardNotActiveError(gettext(
                     'early_ed_crm.msg_card_not_active',
                     card=card.rec_name, state=card.state_string))
+        if card.cash_balance + amount > MAX_BALANCE:
+            raise InputError(gettext(
+                    'early_ed_crm.msg_card_balance_too_large',
+                    card=card.rec_name, limit=format(MAX_BALANCE, 'f')))
         balance = card._set_cash_balance(card.cash_balance + amount)
         move = Move(card=card, wallet='cash', kind=kind, quantity=amount,
             balance=balance, origin=origin, description=description,
@@ -400,14 +532,15 @@ class Card(Workflow, ModelSQL, ModelView):
         return move
 
     @classmethod
+    @without_check_access
     def debit_cash(cls, card, amount, kind, origin=None, description=None):
         "Take amount from the card's cash wallet; return the move"
         pool = Pool()
         Move = pool.get('member.card.move')
-        amount = _q(amount)
+        amount = _q(check_amount(amount, limit=MAX_BALANCE))
         card = cls._lock_card(card)
         card.check_spendable()
-        if amount <= 0 or card.cash_balance < amount:
+        if card.cash_balance < amount:
             raise InsufficientBalanceError(gettext(
                     'early_ed_crm.msg_card_insufficient_cash',
                     card=card.rec_name, amount=amount,
@@ -428,12 +561,14 @@ class Card(Workflow, ModelSQL, ModelView):
         return balance
 
     @classmethod
+    @without_check_access
     def convert_hours(cls, card, hours, lot=None):
         "Convert class hours into cash at the configured rate"
         pool = Pool()
         Configuration = pool.get('member.configuration')
         Lot = pool.get('member.card.lot')
         config = Configuration(1)
+        hours = check_hours(hours)
         amount = card.company.currency.round(hours * config.hour_cash_rate)
         cash_move = cls.credit_cash(card, amount, 'conversion')
         hour_moves = cls.debit_hours(card, hours, 'conversion', lot=lot,
@@ -442,6 +577,7 @@ class Card(Workflow, ModelSQL, ModelView):
         return hour_moves, cash_move
 
     @classmethod
+    @without_check_access
     def transfer(cls, old, new):
         "Move the balances of the old card to the new one"
         pool = Pool()
@@ -478,12 +614,16 @@ class Card(Workflow, ModelSQL, ModelView):
         return moves
 
     @classmethod
+    @without_check_access
     def do_recharge(cls, card, amount, method):
         "Recharge the cash wallet paid with method; post the deposit"
         pool = Pool()
         Configuration = pool.get('member.configuration')
         Lot = pool.get('member.card.lot')
         config = Configuration(1)
+        amount = _q(check_amount(amount))
+        if not method or method.member_card:
+            raise InputError(gettext('early_ed_crm.msg_recharge_method_card'))
         move = cls.credit_cash(card, amount, 'recharge',
             payment_method=method)
         if config.accounting():
@@ -494,6 +634,7 @@ class Card(Workflow, ModelSQL, ModelView):
         return move
 
     @classmethod
+    @without_check_access
     def reissue_card(cls, old, number=None):
         "Issue a new card, move balances to it and void the old one"
         new, = cls.copy([old], default={
@@ -507,7 +648,7 @@ class Card(Workflow, ModelSQL, ModelView):
         return new
 
 
-class Lot(ModelSQL, ModelView):
+class Lot(ServerGuardMixin, ModelSQL, ModelView):
     __name__ = 'member.card.lot'
     __string__ = "Class Hour Lot"
     company = fields.Many2One('company.company', "Company", required=True,
@@ -516,6 +657,7 @@ class Lot(ModelSQL, ModelView):
     description = fields.Char("Description", readonly=True)
     origin = fields.Reference("Origin", selection='get_origins',
         readonly=True)
+    origin_name = fields.Function(fields.Char("Origin"), 'get_origin_name')
     product = fields.Many2One('product.product', "Course Package",
         readonly=True,
         context={'company': Eval('company', -1)}, depends={'company'})
@@ -553,6 +695,8 @@ class Lot(ModelSQL, ModelView):
         return [(None, '')] + [
             (m, IrModel.get_name(m)) for m in cls._get_origins()]
 
+    get_origin_name = classmethod(_origin_names)
+
     def get_rec_name(self, name):
         return '%s (%s)' % (self.description or self.product and
             self.product.rec_name or '#%s' % self.id, self.remaining)
@@ -569,6 +713,7 @@ class Lot(ModelSQL, ModelView):
         self.remaining = remaining
 
     @classmethod
+    @without_check_access
     def credit(cls, cards, hours, kind='contract', origin=None,
             description=None, product=None, price_per_hour=None,
             deferred_account=None, revenue_account=None, date=None):
@@ -578,7 +723,8 @@ class Lot(ModelSQL, ModelView):
         Move = pool.get('member.card.move')
         Date = pool.get('ir.date')
         hours = _q(hours)
-        cards = [Card._lock_card(c) for c in cards]
+        lock_rows((Card, cards))
+        cards = [Card(c.id) for c in cards]
         for card in cards:
             if card.state in {'replaced', 'closed'}:
                 raise CardNotActiveError(gettext(
@@ -648,10 +794,17 @@ class Lot(ModelSQL, ModelView):
         cls._post([(cash_move, entries)])
 
     @classmethod
+    @without_check_access
     def _post(cls, entries):
-        """Post one account move per (ledger move, [(account, amount)])
-        amount > 0 is a debit"""
+        """Record one account move per (ledger move, [(account, amount)])
+        amount > 0 is a debit
+
+        The move is saved with the ledger move and posted by a task queued
+        for after the commit (Move.post_entries): posting takes the
+        fiscal year's strict number sequence, a lock shared by every
+        posting of the company that a card operation does not hold."""
         pool = Pool()
+        Move = pool.get('member.card.move')
         AccountMove = pool.get('account.move')
         Line = pool.get('account.move.line')
         Period = pool.get('account.period')
@@ -676,7 +829,7 @@ class Lot(ModelSQL, ModelView):
                     period=Period.find(company, date=date),
                     origin=ledger_move, lines=lines))
         AccountMove.save(account_moves)
-        AccountMove.post(account_moves)
+        Move.__queue__.post_entries([m for m, _ in entries])
 
 
 class LotCard(ModelSQL):
@@ -697,7 +850,7 @@ class LotCard(ModelSQL):
             ]
 
 
-class Move(ModelSQL, ModelView):
+class Move(ServerGuardMixin, ModelSQL, ModelView):
     __name__ = 'member.card.move'
     __string__ = "Member Card Move"
     card = fields.Many2One('member.card', "Card", required=True,
@@ -719,6 +872,7 @@ class Move(ModelSQL, ModelView):
         help="The cash wallet, or the lot for class hours, after the move.")
     origin = fields.Reference("Origin", selection='get_origins',
         readonly=True)
+    origin_name = fields.Function(fields.Char("Origin"), 'get_origin_name')
     payment_method = fields.Many2One('sale.point.payment.method',
         "Payment Method", readonly=True,
         states={'invisible': ~Bool(Eval('payment_method'))})
@@ -754,6 +908,8 @@ class Move(ModelSQL, ModelView):
         return [(None, '')] + [
             (m, IrModel.get_name(m)) for m in cls._get_origins()]
 
+    get_origin_name = classmethod(_origin_names)
+
     def get_party(self, name):
         return self.card.party.id
 
@@ -783,8 +939,20 @@ class Move(ModelSQL, ModelView):
             raise CardLedgerError(gettext(
                     'early_ed_crm.msg_move_append_only'))
 
+    @classmethod
+    def post_entries(cls, moves=None):
+        """Post the card entries still in draft: those of moves and any
+        other left by an earlier run (queued task and cron)"""
+        AccountMove = Pool().get('account.move')
+        drafts = AccountMove.search([
+                ('origin', 'like', cls.__name__ + ',%'),
+                ('state', '=', 'draft'),
+                ], order=[('date', 'ASC'), ('id', 'ASC')])
+        if drafts:
+            AccountMove.post(drafts)
 
-class CheckIn(Workflow, ModelSQL, ModelView):
+
+class CheckIn(ServerGuardMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'member.checkin'
     __string__ = "Class Check-in"
     _states = {'readonly': Eval('state') != 'draft'}
@@ -868,6 +1036,22 @@ class CheckIn(Workflow, ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return '%s %s' % (self.card.rec_name, self.course)
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        # what the user typed, in the user's terms before the ledger's
+        if values.get('hours') is not None:
+            check_hours(values['hours'])
+        if values.get('amount') is not None:
+            check_amount(values['amount'])
+        return values
+
+    @classmethod
+    def copy(cls, checkins, default=None):
+        default = default.copy() if default else {}
+        default.setdefault('state', 'draft')
+        return super().copy(checkins, default=default)
 
     @classmethod
     def check_modification(cls, mode, checkins, values=None, external=False):
@@ -1010,3 +1194,13 @@ class CardReceipt(Report):
         context = super().get_context(records, header, data)
         context['now'] = dt.datetime.now()
         return context
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('member.card.move|post_entries', "Post Member Card Entries"))

@@ -11,8 +11,10 @@ from sql.functions import ToChar
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 
+from .access import OnChangeScopeMixin
 
-class ConsultantEfficiency(ModelSQL, ModelView):
+
+class ConsultantEfficiency(OnChangeScopeMixin, ModelSQL, ModelView):
     __name__ = 'early_ed.consultant.efficiency'
     __string__ = "Consultant Efficiency"
     employee = fields.Many2One('company.employee', "Consultant",

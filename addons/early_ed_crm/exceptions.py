@@ -16,6 +16,11 @@ class InsufficientBalanceError(CardError):
     pass
 
 
+class CardBusyError(CardError):
+    "Another operation kept the card locked longer than we wait"
+    pass
+
+
 class CardLedgerError(AccessError):
     pass
 
@@ -29,4 +34,14 @@ class AllocationError(ValidationError):
 
 
 class QuestionnaireError(ValidationError):
+    pass
+
+
+class ProtectedFieldError(AccessError):
+    "A field that only buttons and wizards set, or read-only in this state"
+    pass
+
+
+class InputError(ValidationError):
+    "An amount, a number of hours or a text the user typed is not valid"
     pass

@@ -7,6 +7,7 @@ from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 
+from .access import ServerGuardMixin, check_write_values
 from .exceptions import AllocationError
 
 ZERO = Decimal(0)
@@ -68,6 +69,16 @@ class Sale(metaclass=PoolMeta):
         default = default.copy() if default else {}
         default.setdefault('member_allocations', None)
         return super().copy(sales, default=default)
+
+    @classmethod
+    def check_modification(cls, mode, sales, values=None, external=False):
+        super().check_modification(
+            mode, sales, values=values, external=external)
+        if external and mode == 'write':
+            # the card credited and its allocation are the contract's terms
+            check_write_values(cls, sales, values, {
+                    'member_card', 'member_allocation',
+                    'member_allocations'})
 
     @classmethod
     def quote(cls, sales):
@@ -183,12 +194,42 @@ class SaleLine(metaclass=PoolMeta):
         return lines
 
 
-class MemberAllocation(ModelSQL, ModelView):
+class MemberAllocation(ServerGuardMixin, ModelSQL, ModelView):
     __name__ = 'sale.member_allocation'
     __string__ = "Contract Card Allocation"
+    _states = {'readonly': Eval('sale_state', 'draft') != 'draft'}
     sale = fields.Many2One('sale.sale', "Contract", required=True,
-        ondelete='CASCADE')
+        ondelete='CASCADE', states=_states)
     card = fields.Many2One('member.card', "Card", required=True,
-        domain=[('party', '=', Eval('_parent_sale', {}).get('party', -1))])
+        domain=[('party', '=', Eval('_parent_sale', {}).get('party', -1))],
+        states=_states)
     hours = fields.Numeric("Hours", digits=(16, 2), required=True,
-        domain=[('hours', '>', 0)])
+        domain=[('hours', '>', 0)], states=_states)
+    sale_state = fields.Function(fields.Selection(
+            'get_sale_states', "Contract State"),
+        'on_change_with_sale_state')
+    del _states
+
+    @classmethod
+    def get_sale_states(cls):
+        Sale = Pool().get('sale.sale')
+        return Sale.fields_get(['state'])['state']['selection']
+
+    @fields.depends('sale', '_parent_sale.state')
+    def on_change_with_sale_state(self, name=None):
+        if self.sale:
+            return self.sale.state
+
+    @classmethod
+    def check_modification(cls, mode, allocations, values=None,
+            external=False):
+        super().check_modification(
+            mode, allocations, values=values, external=external)
+        if not external:
+            return
+        sales = {a.sale for a in allocations}
+        if values and values.get('sale'):
+            sales.add(Pool().get('sale.sale')(values['sale']))
+        if any(s.state != 'draft' for s in sales):
+            raise AllocationError(gettext(
+                    'early_ed_crm.msg_allocation_sale_draft'))

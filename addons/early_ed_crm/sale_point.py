@@ -4,8 +4,11 @@ from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
+from trytond.transaction import without_check_access
 
-from .exceptions import CardError
+from .access import ServerGuardMixin, check_readable
+from .card import MAX_AMOUNT, check_amount
+from .exceptions import CardError, InputError
 
 
 class PaymentMethod(metaclass=PoolMeta):
@@ -20,7 +23,24 @@ class PaymentMethod(metaclass=PoolMeta):
         return False
 
 
-class Payment(metaclass=PoolMeta):
+class POSSale(ServerGuardMixin, metaclass=PoolMeta):
+    "The state, the number and what is read-only once done hold over RPC"
+    __name__ = 'sale.point.sale'
+
+
+class POSSaleLine(ServerGuardMixin, metaclass=PoolMeta):
+    __name__ = 'sale.point.sale.line'
+
+
+class CashSession(ServerGuardMixin, metaclass=PoolMeta):
+    __name__ = 'sale.point.cash.session'
+
+
+class CashTransfer(ServerGuardMixin, metaclass=PoolMeta):
+    __name__ = 'sale.point.cash.transfer'
+
+
+class Payment(ServerGuardMixin, metaclass=PoolMeta):
     __name__ = 'sale.point.payment'
     member_card = fields.Many2One('member.card', "Member Card",
         domain=[('state', '=', 'active')],
@@ -40,6 +60,16 @@ class Payment(metaclass=PoolMeta):
         return bool(self.method and self.method.member_card)
 
     @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        amount = values.get('amount')
+        if amount:
+            # the sign is the host's (refunds in cash); the size and the
+            # decimals are checked on what the user typed
+            check_amount(abs(amount), limit=MAX_AMOUNT)
+        return values
+
+    @classmethod
     def create(cls, vlist):
         payments = super().create(vlist)
         cls._debit_cards(payments)
@@ -55,29 +85,30 @@ class Payment(metaclass=PoolMeta):
             if not payment.member_card:
                 raise CardError(gettext(
                         'early_ed_crm.msg_payment_card_required'))
-            if payment.amount > 0:
-                move = Card.debit_cash(payment.member_card, payment.amount,
-                    'pos', origin=payment)
-            else:
-                move = Card.credit_cash(payment.member_card, -payment.amount,
-                    'pos', origin=payment)
-            payment.card_move = move
-        cls.save([p for p in payments if p.card_move])
+            # the card pays only for a cashier who may see it: the card
+            # field offers those, a crafted call may name any card
+            check_readable(Card, [payment.member_card])
+            if payment.amount is None or payment.amount <= 0:
+                raise InputError(gettext(
+                        'early_ed_crm.msg_amount_positive',
+                        amount=payment.amount))
+            payment.card_move = Card.debit_cash(
+                payment.member_card, payment.amount, 'pos', origin=payment)
+        with without_check_access():
+            cls.save([p for p in payments if p.card_move])
 
     @classmethod
-    def delete(cls, payments):
+    def on_modification(cls, mode, payments, field_names=None):
         pool = Pool()
         Card = pool.get('member.card')
-        for payment in payments:
-            if payment.card_move:
-                # give the money back before the payment disappears
-                if payment.amount > 0:
+        super().on_modification(mode, payments, field_names=field_names)
+        if mode == 'delete':
+            # the checks passed: give the money back before the payment
+            # disappears
+            for payment in payments:
+                if payment.card_move:
                     Card.credit_cash(payment.member_card, payment.amount,
                         'pos', description=payment.sale.rec_name)
-                else:
-                    Card.debit_cash(payment.member_card, -payment.amount,
-                        'pos', description=payment.sale.rec_name)
-        super().delete(payments)
 
     @classmethod
     def check_modification(cls, mode, payments, values=None, external=False):

@@ -16,6 +16,9 @@ GROUPS = {
         'sale_point.group_sale_point'],
     'rep': [_E + 'group_early_ed', _E + 'group_early_ed_consultant',
         'sale.group_sale'],
+    # deferred revenue and card liabilities: the cards, lots, ledger and
+    # check-ins (read only) and the accounting of the card operations
+    'accountant': [_E + 'group_early_ed_accounting', 'account.group_account'],
     }
 
 QUESTIONS = {
@@ -42,7 +45,9 @@ def load(demo):
     accounts = _accounting(demo)
     _assessment(config)
     products = _products(config, accounts)
-    _cards_and_contracts(demo, products, accounts)
+    cards = _cards_and_contracts(demo, products, accounts)
+    _answers(config)
+    _point_of_sale(demo, products, accounts, cards)
 
 
 def _accounting(demo):
@@ -128,6 +133,9 @@ def _products(config, accounts):
             list_price=Decimal(price))
         if hours:
             template.course_hours = Decimal(hours)
+        else:
+            # sold at the front desk (point of sale), tax included
+            template.gross_price = Decimal(price)
         template.save()
         products[key], = template.products
     return products
@@ -141,7 +149,8 @@ def _party(demo, name, owner):
     return party
 
 
-def _contract(config, party, card, product, allocation='pool', shares=()):
+def _contract(config, party, card, product, allocation='pool', shares=(),
+        sign=True):
     Sale = Model.get('sale.sale', config=config)
     # signed three months ago: the invoices are numbered before the fee
     # invoices loan_brokerage's demo dates from 45 days back
@@ -152,6 +161,9 @@ def _contract(config, party, card, product, allocation='pool', shares=()):
     line.unit_price = product.list_price_used
     for share_card, hours in shares:
         sale.member_allocations.new(card=share_card, hours=Decimal(hours))
+    if not sign:
+        sale.save()
+        return sale
     sale.click('quote')
     sale.click('confirm')
     sale.reload()
@@ -201,3 +213,61 @@ def _cards_and_contracts(demo, products, accounts):
     recharge.form.method = cash
     recharge.form.amount = Decimal('500')
     recharge.execute('recharge')
+
+    # a second contract of rep1's customer, still a draft: its card
+    # allocation may still change
+    _contract(config, wang, xiaoming, products['48'], allocation='fixed',
+        shares=[(xiaoming, 48)], sign=False)
+    return {'xiaoming': xiaoming, 'lele': lele, 'cash': cash}
+
+
+def _answers(config):
+    "Assessment answers of rep1's and of rep3's customer"
+    Party = Model.get('party.party', config=config)
+    Question = Model.get('crm.assessment.question', config=config)
+    for name, option in [("王女士", 1), ("赵女士", 2)]:
+        party, = Party.find([('name', '=', name)])
+        for question in Question.find([]):
+            party.assessment_answers.new(question=question,
+                option=question.options[option])
+        party.save()
+
+
+def _point_of_sale(demo, products, accounts, cards):
+    """The centre's front desk: picture books sold by rep1 (paid from the
+    card of rep1's customer, and one still open) and by rep3 (cash)"""
+    config = demo.config
+    Employee = Model.get('company.employee', config=config)
+    Journal = Model.get('account.journal', config=config)
+    Location = Model.get('stock.location', config=config)
+    Method = Model.get('sale.point.payment.method', config=config)
+    POS = Model.get('sale.point', config=config)
+    Sale = Model.get('sale.point.sale', config=config)
+    SequenceStrict = Model.get('ir.sequence.strict', config=config)
+    SequenceType = Model.get('ir.sequence.type', config=config)
+    card_method, = Method.find([('member_card', '=', True)])
+    point = POS(name="前台")
+    point.journal, = Journal.find([('type', '=', 'revenue')], limit=1)
+    point.sequence = SequenceStrict(name="前台", company=point.company)
+    point.sequence.sequence_type, = SequenceType.find(
+        [('name', '=', "POS")], limit=1)
+    point.sequence.save()
+    point.storage_location, = Location.find([('code', '=', 'STO')])
+    point.customer_location, = Location.find([('code', '=', 'CUS')])
+    point.save()
+    for login, quantity, method, card in [
+            ('rep1', 1, card_method, cards['xiaoming']),
+            ('rep3', 2, cards['cash'], None),
+            ('rep1', 1, None, None)]:
+        sale = Sale(point=point,
+            employee=Employee(demo.employees[login].id))
+        line = sale.lines.new()
+        line.product = products['book']
+        line.quantity = quantity
+        sale.save()
+        if method:
+            pay = sale.click('pay')
+            pay.form.method = method
+            if card:
+                pay.form.member_card = card
+            pay.execute('pay')

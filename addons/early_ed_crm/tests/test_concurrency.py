@@ -1,10 +1,12 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""8 connections × 60 check-ins on one card holding 300 hours.
+"""8 connections × 60 check-ins on one card holding 300 hours, and a card
+held longer than the lock timeout.
 
 Runs on PostgreSQL only: every check-in is its own committed transaction
 in its own thread and connection, so the card and lot row locks are what
-keeps the balance exact."""
+keeps the balance exact; a loser is answered on the balance it finds once
+the card is free, or refused with a message, never with a server error."""
 import threading
 from decimal import Decimal
 
@@ -16,6 +18,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, activate_module
 from trytond.transaction import Transaction
 
+from .. import card as card_module
 from .tools import run_like_rpc
 
 CONNECTIONS = 8
@@ -104,3 +107,27 @@ def test_concurrent_checkins():
                 ('card', '=', card_id), ('state', '=', 'done')]) == HOURS
         assert CheckIn.search_count([
                 ('card', '=', card_id), ('state', '=', 'draft')]) == 0
+
+
+@pytest.mark.postgresql
+def test_busy_card_refused(monkeypatch):
+    "A card held longer than the lock timeout is refused with a message"
+    activate_module(['early_ed_crm'])
+    company_id, card_id = setup_card()
+    context = {'company': company_id}
+    monkeypatch.setattr(card_module, 'LOCK_TIMEOUT', 1)
+    outcomes = []
+    with Transaction().start(DB_NAME, 0, context=context) as holder:
+        Card = Pool().get('member.card')
+        card_module.lock_rows((Card, [Card(card_id)]))
+        thread = threading.Thread(target=lambda: outcomes.append(
+                run_like_rpc(DB_NAME, 1, lambda: check_in(card_id),
+                    context=context)))
+        thread.start()
+        thread.join()
+        holder.rollback()
+    outcome, = outcomes
+    assert type(outcome.refused).__name__ == 'CardBusyError'
+    assert 'another operation' in outcome.refused.message
+    with Transaction().start(DB_NAME, 0, context=context):
+        assert Pool().get('member.card')(card_id).hours_balance == HOURS
