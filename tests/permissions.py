@@ -264,12 +264,15 @@ def align(text):
 
 
 def _cells(line, columns):
-    """The cells of a row: by the table's columns when the row keeps them
-    (an empty cell stays empty), else by runs of two spaces or more"""
+    """The cells of a row: by runs of two spaces or more when that gives
+    every column, else by the table's columns (an empty cell stays empty)"""
+    parts = re.split(r' {2,}', line.strip())
+    if len(parts) == len(columns):
+        return parts
     try:
         return _split(line, columns, [line], 0)
     except MatrixError:
-        return re.split(r' {2,}', line.strip())
+        return parts
 
 
 def _width(text):

@@ -29,6 +29,8 @@ from trytond.pool import Pool
 from trytond.pyson import PYSONDecoder, PYSONEncoder
 from trytond.transaction import Transaction, check_access
 
+from telesales_pipeline.access import CustomerDataMixin
+
 from .exceptions import InputError, ProtectedFieldError
 
 _encoder = PYSONEncoder()
@@ -171,7 +173,7 @@ def _has_nul(domain):
     return False
 
 
-class OnChangeScopeMixin:
+class OnChangeScopeMixin(CustomerDataMixin):
     """``on_change``, ``on_change_with`` and ``on_change_notify`` refuse a
     record the caller cannot read, and the records their dependencies
     point to outside the caller's rules: they would load them past the

@@ -13,7 +13,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSingleton, ModelSQL, ModelView, Workflow, fields)
 from trytond.modules.currency.fields import Monetary
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, Id, If
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
@@ -940,8 +940,34 @@ class Disbursement(CustomerDataMixin, ModelSQL, ModelView):
         if invoices:
             Invoice.update_taxes(invoices)
             if Configuration(1).post_fee_invoices:
-                Invoice.post(invoices)
+                # posting numbers the invoice from the fiscal year's strict
+                # sequence, a lock every posting of the company shares: it
+                # is done by a task after the commit (and by the cron for
+                # any left over), so that concurrent disbursements do not
+                # fail on it
+                cls.__queue__.post_fee_invoices(disbursements)
         return invoices
+
+    @classmethod
+    def post_fee_invoices(cls, disbursements=None):
+        """Post the fee invoices still in draft: those of disbursements and
+        any other left by an earlier run (queued task and cron)"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Configuration = pool.get('loan.configuration')
+        if not Configuration(1).post_fee_invoices:
+            return
+        domain = [
+            ('fee_invoice.state', 'in', ['draft', 'validated']),
+            # never numbered: not one an accountant took back to correct
+            ('fee_invoice.number', '=', None),
+            ]
+        if disbursements is not None:
+            domain.append(('id', 'in', [d.id for d in disbursements]))
+        invoices = list({d.fee_invoice: None for d in cls.search(
+                    domain, order=[('date', 'ASC'), ('id', 'ASC')])})
+        if invoices:
+            Invoice.post(invoices)
 
     def _get_fee_invoice(self):
         pool = Pool()
@@ -1127,3 +1153,13 @@ class Disburse(Wizard):
         self.model.add_disbursement(
             self.record, self.start.amount, self.start.date)
         return 'end'
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('loan.disbursement|post_fee_invoices', "Post Fee Invoices"))
