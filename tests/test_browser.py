@@ -62,6 +62,13 @@ def login(driver, url, user, password, database='demo'):
     wait = WebDriverWait(driver, 60)
     driver.get(f'{url}#{database}')
     field = wait.until(EC.visibility_of_element_located((By.ID, 'login')))
+    # the server does not list its databases to anonymous callers, so sao
+    # shows an empty database entry once its list request is refused: the
+    # user types the name, as a real one does
+    base = wait.until(EC.visibility_of_element_located(
+            (By.CSS_SELECTOR, 'input#database')))
+    if not base.get_attribute('value'):
+        base.send_keys(database)
     field.send_keys(user, Keys.ENTER)
     password_field = wait.until(EC.visibility_of_element_located(
             (By.CSS_SELECTOR, 'input[type="password"]')))
