@@ -1,7 +1,6 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 "Consultant sales efficiency (ED-09)"
-from decimal import Decimal
 
 from sql import Cast, Literal, Null, Union
 from sql.aggregate import Count, Min, Sum

@@ -3,7 +3,6 @@
 """The listener's reader process: a reader that dies is replaced, the
 listener reports the break and the calls after it are written; on both
 backends."""
-import time
 
 from .test_listener_buffer import _calls, _server_status, _setup, drain
 

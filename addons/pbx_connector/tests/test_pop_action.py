@@ -3,7 +3,6 @@
 """The screen pop of an unknown caller opens the new-customer form
 prefilled from the call (res.notification's ``action``, as sao opens it),
 and the customer created from it is linked to the call."""
-import unittest
 
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool

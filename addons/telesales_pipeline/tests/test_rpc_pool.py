@@ -428,6 +428,43 @@ def test_collaborators_wizard(clients, demo):
         [shared], [employee['rep2']])
 
 
+def test_import_for_another_owner(clients, demo):
+    """An import for an employee the user may not give customers to is
+    refused (its run checks the owner again: the queue runs it without the
+    user's rights)"""
+    admin = clients['admin']
+    employee = demo['employee']
+    IMPORT = 'crm.party.import'
+
+    def new_import(client, owner):
+        import_id, = client.create(IMPORT, [{'owner': employee[owner],
+                    'filename': 'customers.xlsx'}])
+        template = client.read(IMPORT, [import_id], ['template'])[0]
+        client.write(IMPORT, [import_id], {'file': template['template']})
+        return import_id
+
+    # a loan rep's name list is refused as soon as it is entered
+    exc = refusal('rep1 enters an import for rep2', new_import,
+        clients['rep1'], 'rep2')
+    assert demo['employee_name'][employee['rep2']] in exc.message
+    # a supervisor's import for another team is outside the team's rule
+    sup1 = clients['sup1']
+    before = admin.search_count(IMPORT, [('owner', '=', employee['rep3'])])
+    exc = refusal('sup1 enters an import for rep3', new_import, sup1,
+        'rep3')
+    # Tryton's own rule message, with its context line, in Chinese
+    assert 'Within groups' not in exc.message, exc.message
+    assert admin.search_count(IMPORT,
+        [('owner', '=', employee['rep3'])]) == before
+    # for himself and for his team, it runs
+    for login_, owner in [('rep1', 'rep1'), ('sup1', 'rep2')]:
+        client = clients[login_]
+        import_id = new_import(client, owner)
+        client.button(IMPORT, 'run', [import_id])
+        state, = admin.read(IMPORT, [import_id], ['state'])
+        assert state['state'] != 'draft'
+
+
 # item 6: refusals about hidden customers name nothing
 
 def test_hidden_customers_named_nowhere(clients, demo):
@@ -518,6 +555,16 @@ def test_nul_in_texts(clients, demo):
         exc = refusal(what, call, *args)
         assert '\\0' in exc.message, f'{what}: {exc.message}'
     assert party_of(admin, party)['name'] == '空字符客户'
+
+
+def test_host_messages_in_chinese(clients, demo):
+    "Tryton's own validation messages reach a rep in Chinese"
+    admin, rep1 = clients['admin'], clients['rep1']
+    party = new_customer(admin, '必填校验客户', ownership='personal',
+        owner=demo['employee']['rep1'])
+    exc = refusal('a follow-up without a method', rep1.create,
+        'crm.followup', [{'party': party, 'method': None}])
+    assert '方式' in exc.message, exc.message
 
 
 # item 8: concurrent claims, releases and reassignments
