@@ -267,6 +267,20 @@ class Party(MaskedPhoneMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
     _masked_phone_fields = {'phone', 'mobile', 'fax'}
 
+    @classmethod
+    def set_contact_mechanism(cls, parties, name, value):
+        # a client showing the phone columns sends them back as it holds
+        # them: empty for a new customer whose numbers are entered as
+        # contact mechanisms in the same save, masked for a user without
+        # full numbers; neither is a change (numbers change only through
+        # the contact mechanisms, as in the host)
+        def unchanged(party):
+            current = getattr(party, name) or ''
+            return not value or value in {current, mask_text(current)}
+        parties = [p for p in parties if not unchanged(p)]
+        if parties:
+            super().set_contact_mechanism(parties, name, value)
+
 
 class ContactMechanism(MaskedPhoneMixin, metaclass=PoolMeta):
     __name__ = 'party.contact_mechanism'

@@ -245,6 +245,27 @@ def test_create_rules(clients, demo):
         context=CUSTOMER)
 
 
+def test_create_with_numbers_as_the_client_sends(clients, demo):
+    """A new customer with a phone, saved as sao sends it from the customer
+    list's form: the phone columns empty, the numbers as new contact
+    mechanisms (issue #16); later saves send the masked number back"""
+    admin, rep1 = clients['admin'], clients['rep1']
+    mobile = '139%08d' % random.randrange(10 ** 8)
+    party, = rep1.create(PARTY, [{'name': '带电话的新客户', 'phone': '',
+                'mobile': '', 'contact_mechanisms': [['create', [
+                            {'type': 'mobile', 'value': mobile}]]]}],
+        context=CUSTOMER)
+    record, = admin.read(PARTY, [party], ['mobile'])
+    assert record['mobile'].replace(' ', '')[-11:] == mobile
+    shown, = rep1.read(PARTY, [party], ['mobile'])
+    assert mobile not in shown['mobile'].replace(' ', '')
+    rep1.write(PARTY, [party], {'mobile': shown['mobile'], 'phone': ''})
+    assert admin.read(PARTY, [party], ['mobile'])[0] == record
+    # another number typed in the column is still refused, in Chinese
+    refusal('a number typed over the mobile column', rep1.write, PARTY,
+        [party], {'mobile': '13800000000'})
+
+
 def test_claim_counters(clients, demo):
     "The day's claims are counted by the claims only"
     admin = clients['admin']
