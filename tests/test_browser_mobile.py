@@ -191,6 +191,7 @@ def test_rep_works_the_day_on_phone(demo_url, tmp_path):
 
 
 def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
 
@@ -224,14 +225,21 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
                 By.XPATH, '..//li[contains(@class, "input-file")]'
                 '/input[@type="file"]'))
         upload.send_keys(str(photo))
-        dialog = wait.until(EC.visibility_of_element_located(
+        wait.until(EC.visibility_of_element_located(
                 (By.CSS_SELECTOR, '.modal-dialog')))
-        wait.until(lambda d: photo.name in [
-                i.get_attribute('value')
-                for i in dialog.find_elements(By.TAG_NAME, 'input')])
+
+        def dialog_values(d):
+            # sao redraws the dialog once the file is read: look it up again
+            try:
+                return [i.get_attribute('value') for i in d.find_element(
+                        By.CSS_SELECTOR, '.modal-dialog').find_elements(
+                        By.TAG_NAME, 'input')]
+            except StaleElementReferenceException:
+                return []
+        wait.until(lambda d: photo.name in dialog_values(d))
         driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_photo.png'))
-        ok = dialog.find_elements(
-            By.CSS_SELECTOR, '.modal-footer button')[-1]
+        ok = driver.find_element(By.CSS_SELECTOR, '.modal-dialog'
+            ).find_elements(By.CSS_SELECTOR, '.modal-footer button')[-1]
         driver.execute_script('arguments[0].click()', ok)
         wait.until(lambda d: rpc.model(
                 'ir.attachment', 'search_count',
