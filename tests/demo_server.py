@@ -165,6 +165,8 @@ def serve_demo(log_path, backend='sqlite', extra_conf=''):
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         url = DemoURL(f'http://127.0.0.1:{port}/')
         url.database = database
+        if backend != 'postgresql':
+            url.sqlite = os.path.join(workdir, f'{DB}.sqlite')
         try:
             _wait_for(url, server)
             yield url
@@ -179,8 +181,11 @@ def serve_demo(log_path, backend='sqlite', extra_conf=''):
 
 
 class DemoURL(str):
-    "The base URL of a served demo; ``database`` names its database"
+    """The base URL of a served demo; ``database`` names its database,
+    ``sqlite`` is the path of its file on SQLite (to look at what the server
+    keeps to itself, as the secrets)"""
     database = DB
+    sqlite = None
 
 
 def _wait_for(url, server, timeout=60):

@@ -17,13 +17,12 @@ Each step is checked in the database over JSON-RPC. Screenshots land in
 ``test-artifacts/``.
 """
 import base64
-import json
-import urllib.request
 
 import pytest
 
-from tests.demo_server import DB, serve_demo
-from tests.test_browser import ARTIFACTS, close_browser, login, make_browser
+from tests.demo_server import serve_demo
+from tests.test_browser import (ARTIFACTS, RPC, active, click, close_browser,
+    form_button, login, make_browser, open_record)
 
 pytestmark = pytest.mark.browser
 
@@ -39,35 +38,6 @@ def demo_url():
     ARTIFACTS.mkdir(exist_ok=True)
     with serve_demo(ARTIFACTS / 'trytond-browser-mobile.log') as url:
         yield url
-
-
-class RPC:
-    "Just enough JSON-RPC to check what the browser did"
-
-    def __init__(self, url, login_, password):
-        self.url = f'{url}{DB}/rpc/'
-        user_id, session = self.call(
-            'common.db.login', [login_, {'password': password}, 'zh_CN'])[:2]
-        token = base64.b64encode(
-            f'{login_}:{user_id}:{session}'.encode()).decode()
-        self.headers = {'Authorization': f'Session {token}'}
-        self.context = self.call('model.res.user.get_preferences', [True, {}])
-
-    def call(self, method, params):
-        request = urllib.request.Request(
-            self.url, data=json.dumps(
-                {'id': 1, 'method': method, 'params': params}).encode(),
-            headers={'Content-Type': 'application/json',
-                **getattr(self, 'headers', {})})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            answer = json.loads(response.read())
-        if answer.get('error'):
-            raise RuntimeError(answer['error'])
-        return answer['result']
-
-    def model(self, model, method, *args):
-        return self.call(
-            f'model.{model}.{method}', [*args, self.context])
 
 
 def mobile_browser():
@@ -101,33 +71,6 @@ def mobile_login(driver, url, user, password):
     wait.until(lambda d: '我的工作提醒' in d.find_element(
             By.CSS_SELECTOR, '#tabs').text)
     return wait
-
-
-def active(driver):
-    from selenium.webdriver.common.by import By
-    return driver.find_element(By.CSS_SELECTOR, '#tabs .tab-pane.active')
-
-
-def open_record(driver, wait, model, record_id, name):
-    "Open a record's form through the URL, as a bookmark or link would"
-    from selenium.webdriver.common.by import By
-    driver.execute_script(
-        'window.location.hash = arguments[0]',
-        f'#{DB}/model/{model}/{record_id}')
-    wait.until(lambda d: name in [
-            i.get_attribute('value')
-            for i in active(d).find_elements(By.CSS_SELECTOR, '.form input')])
-
-
-def form_button(driver, label):
-    from selenium.webdriver.common.by import By
-    return active(driver).find_element(
-        By.XPATH, f'.//button[normalize-space()="{label}"]')
-
-
-def click(driver, element):
-    driver.execute_script('arguments[0].scrollIntoView(); '
-        'arguments[0].click()', element)
 
 
 def test_rep_works_the_day_on_phone(demo_url, tmp_path):

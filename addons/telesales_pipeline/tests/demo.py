@@ -239,8 +239,14 @@ def _login_action(demo):
     action_ids = [ActWindow(ModelData.get_id(
                 'telesales_pipeline', xml_id, config.context)).action.id
         for xml_id in ['act_my_appointments', 'act_my_reminders']]
+    telesales = ModelData.get_id(
+        'telesales_pipeline', 'group_telesales', config.context)
     for login in demo.users:
         user = User(demo.users[login].id)
+        # only the sales staff: the others may not read the reminders and
+        # their login would open on an access error
+        if telesales not in [g.id for g in user.groups]:
+            continue
         current = [a.id for a in user.actions]
         if [i for i in current if i in action_ids] != action_ids:
             for action in [a for a in user.actions if a.id in action_ids]:
