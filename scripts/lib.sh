@@ -32,6 +32,8 @@ build_sao() {
             --prefix . "tryton-sao@$SAO_VERSION" >/dev/null)
     fi
     [ -e "$SAO_DIR/node_modules" ] || ln -s .. "$SAO_DIR/node_modules"
+    # the suite's additions to the web client, loaded by sao's index.html
+    cp "$ROOT/config/sao/custom.js" "$SAO_DIR/custom.js"
 }
 
 build() {
