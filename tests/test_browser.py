@@ -8,6 +8,9 @@
   his supervisor makes it personal again (the owner history records both);
 * a new customer with a mobile number, entered by a rep from 电话销售 →
   客户 at a user's pace (name typed, next tab clicked at once);
+* a class check-in paid with the card's class hours, entered by a
+  consultant from 早教中心 → 上课签到 (sao's selection widgets posted "cash"
+  until config/sao/custom.js);
 * the write-only secrets: the SMS and PBX administrators type a gateway's
   password and callback secret, a PBX server's AMI secret, and see them set;
   no answer the web client receives holds one.
@@ -422,6 +425,18 @@ def test_administrator_sets_write_only_secrets(
         close_browser(driver)
 
 
+def pick(driver, wait, text):
+    "Choose the row showing text in the search dialog sao opened"
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    search = dialog(driver, wait)
+    row = wait.until(lambda d: search.find_element(By.XPATH,
+            f'.//tbody/tr[.//*[normalize-space(text())="{text}"]]'))
+    ActionChains(driver).double_click(row).perform()
+    wait.until(lambda d: not d.find_elements(
+            By.CSS_SELECTOR, '.modal-dialog'))
+
+
 def open_menu(driver, wait, path):
     "Open a menu entry by its labels, as the user unfolds and double-clicks"
     from selenium.webdriver.common.action_chains import ActionChains
@@ -506,6 +521,58 @@ def test_rep_creates_customer_with_phone(demo_url):
     except Exception:
         driver.save_screenshot(
             str(ARTIFACTS / 'browser_new_customer_failure.png'))
+        raise
+    finally:
+        close_browser(driver)
+
+
+def test_consultant_checks_in_a_class(demo_url):
+    """早教中心 → 上课签到 → 新建: a class paid with the card's class hours
+    is checked in; the card has one hour less (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    rep1 = RPC(demo_url, 'rep1', password_of('rep1'))
+    cards = rep1.model('member.card', 'search_read', [
+            ('state', '=', 'active'), ('parent', '=', None)], 0, None,
+        [('id', 'ASC')], ['number', 'hours_balance'])
+    card = next(c for c in cards if c['hours_balance']
+        and float(c['hours_balance']['decimal']) >= 1)
+    before = float(card['hours_balance']['decimal'])
+    course = '亲子律动课（浏览器）'
+    driver = make_browser()
+    try:
+        wait = login(driver, demo_url, 'rep1', password_of('rep1'))
+        open_menu(driver, wait, ['早教中心', '上课签到'])
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#new_'))
+        typed(driver, lambda d: active(d).find_element(
+                By.CSS_SELECTOR, 'input[name="card"]'), card['number'])
+        pick(driver, wait, card['number'])
+        # the card's holder comes with the card
+        wait.until(lambda d: active(d).find_element(
+                By.CSS_SELECTOR, 'input[name="child"]').get_attribute('value'))
+        typed(driver, lambda d: active(d).find_element(
+                By.CSS_SELECTOR, 'input[name="course"]'), course,
+            leave=False)
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        checkin = wait.until(lambda d: rep1.model('member.checkin', 'search',
+                [('course', '=', course)]))
+        driver.save_screenshot(str(ARTIFACTS / 'browser_checkin.png'))
+        click(driver, wait.until(lambda d: form_button(d, '签到')))
+        wait.until(lambda d: rep1.model('member.checkin', 'read', checkin,
+                ['state'])[0]['state'] == 'done')
+        row, = rep1.model('member.checkin', 'read', checkin,
+            ['wallet', 'hours', 'card'])
+        assert (row['wallet'], float(row['hours']['decimal']),
+            row['card']) == ('hours', 1.0, card['id'])
+        after, = rep1.model('member.card', 'read', [card['id']],
+            ['hours_balance'])
+        assert float(after['hours_balance']['decimal']) == before - 1
+        assert not script_errors(driver)
+    except Exception:
+        driver.save_screenshot(str(ARTIFACTS / 'browser_checkin_failure.png'))
         raise
     finally:
         close_browser(driver)
