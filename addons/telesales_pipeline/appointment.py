@@ -7,12 +7,14 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import timezone as tz
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import ProtectedFieldError
 from .guard import (
     TextCheckMixin, changed_fields, check_visible,
     field_labels, readonly_fields, refuse_changes, refuse_given)
+from .notify import claim, user_language
 
 # read-only once the appointment is no longer planned
 PLANNED_FIELDS = {
@@ -237,6 +239,7 @@ class Appointment(
         "Notify the employees' users of the planned appointments due soon"
         pool = Pool()
         User = pool.get('res.user')
+        Lang = pool.get('ir.lang')
         now = now or dt.datetime.now()
         appointments = cls.search([
                 ('state', '=', 'planned'),
@@ -244,16 +247,22 @@ class Appointment(
                 ('date', '>=', now),
                 ('date', '<=', now + dt.timedelta(days=1)),
                 ])
-        due = [a for a in appointments
-            if a.date - (a.remind_before or dt.timedelta()) <= now]
+        due = claim(cls, [a for a in appointments
+                if a.date - (a.remind_before or dt.timedelta()) <= now],
+            'reminded')
+        from .dashboard import company_today
+        _, zone = company_today()
         for appointment in due:
             users = User.search([('employees', '=', appointment.employee.id)])
+            # the time of the company's timezone, as the user enters it
+            date = appointment.date.replace(tzinfo=tz.UTC).astimezone(zone)
             for user in users:
+                language = user_language(user)
                 cls.notify_user([appointment], 'tryton-calendar',
                     gettext('telesales_pipeline.msg_appointment_reminder',
-                        appointment=appointment.rec_name),
-                    description=appointment.date.isoformat(sep=' ',
-                        timespec='minutes') + ' UTC',
+                        language, appointment=appointment.rec_name),
+                    description=Lang.get(language).strftime(
+                        date, '%Y-%m-%d %H:%M') + (
+                        ' UTC' if zone is tz.UTC else ''),
                     user=user.id)
-        cls.write(due, {'reminded': True})
         return due

@@ -15,6 +15,7 @@ from .exceptions import ProtectedFieldError
 from .guard import (
     TextCheckMixin, check_visible, readonly_fields,
     refuse_changes, refuse_given)
+from .notify import claim, user_language
 
 
 class FollowupMethod(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
@@ -241,13 +242,14 @@ class Followup(
                 ('next_callback', '<=', date),
                 ('reminder_user', '!=', None),
                 ])
+        followups = claim(cls, followups, 'reminded')
         for followup in followups:
+            user = followup.reminder_user
             cls.notify_user([followup], 'tryton-notification',
                 gettext('telesales_pipeline.msg_callback_reminder',
-                    customer=followup.party.rec_name),
+                    user_language(user), customer=followup.party.rec_name),
                 description=followup.content or '',
-                user=followup.reminder_user.id)
-        cls.write(followups, {'reminded': True})
+                user=user.id)
         return followups
 
     @classmethod

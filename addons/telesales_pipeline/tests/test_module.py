@@ -248,7 +248,13 @@ class TelesalesPipelineTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(Followup.send_reminders(), [followup])
         self.assertEqual(
             Transaction().user_notifications[-1].user.id, 1)
+        sent = len(Transaction().user_notifications)
         self.assertEqual(Followup.send_reminders(), [])
+        # a second cron process read the callback before the first sent it
+        # (SQLite has no row lock): it finds it claimed and sends nothing
+        with patch.object(Followup, 'search', return_value=[followup]):
+            self.assertEqual(Followup.send_reminders(), [])
+        self.assertEqual(len(Transaction().user_notifications), sent)
 
 
     def _crm_user(self, login, employee, group):

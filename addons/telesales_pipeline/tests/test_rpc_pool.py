@@ -719,3 +719,45 @@ def test_concurrent_claims(contested):
     for employee in employees:
         assert claims[employee] <= CONCURRENT_QUOTA
         assert counters[employee] == claims[employee]
+
+
+def test_reminders_in_recipients_language(clients, demo):
+    """The reminder crons run as the administrator, who works in English:
+    each notification is in its recipient's language, the appointment's
+    time in the company's timezone, and a second run sends nothing"""
+    import zoneinfo
+    admin, rep1 = clients['admin'], clients['rep1']
+    assert admin.context.get('language') != 'zh_CN'
+    party = new_customer(admin, '提醒语言客户', ownership='personal',
+        owner=demo['employee']['rep1'])
+    today = rep1.model('ir.date', 'today')
+    rep1.create('crm.followup', [{'party': party, 'content': '约定回访',
+                'next_callback': today, 'reminder_user': rep1.user_id}])
+    when = (dt.datetime.utcnow() + dt.timedelta(minutes=30)).replace(
+        second=0, microsecond=0)
+    rep1.create('crm.appointment', [{'party': party,
+                'employee': demo['employee']['rep1'], 'subject': '到店体验',
+                'date': when}])
+
+    def run_crons():
+        for method in ['crm.followup|send_reminders',
+                'crm.appointment|send_reminders']:
+            cron, = admin.search('ir.cron', [('method', '=', method)])
+            admin.button('ir.cron', 'run_once', [cron])
+
+    def mine():
+        return rep1.search_read('res.notification',
+            [('label', 'like', '%提醒语言客户%')], ['label', 'description'])
+
+    run_crons()
+    # Tryton's date format keeps its spaces unbreakable
+    notifications = {n['label']: n['description'].replace('\xa0', ' ')
+        for n in mine()}
+    local = when.replace(tzinfo=dt.timezone.utc).astimezone(
+        zoneinfo.ZoneInfo('Asia/Shanghai'))
+    assert notifications == {
+        '回访 提醒语言客户': '约定回访',
+        '预约：提醒语言客户 - 到店体验': local.strftime('%Y-%m-%d %H:%M'),
+        }, notifications
+    run_crons()
+    assert len(mine()) == 2
