@@ -6,7 +6,7 @@ The source strings are what Tryton's own "Set Translations" wizard and
 translation export produce for each module (fields, help, models, records
 such as messages, menus, actions, groups and rules, selections, view labels,
 wizard buttons and report texts); each must have a non-fuzzy translation in
-the module's ``locale/zh_CN.po``.
+the module's ``locale/zh_CN.po``, which holds no fuzzy nor duplicated entry.
 """
 import polib
 import pytest
@@ -53,3 +53,22 @@ def test_zh_cn_complete(sources, module):
         if (e.msgctxt, e.msgid) not in translated]
     assert not missing, 'untranslated in %s/locale/zh_CN.po:\n%s' % (
         module, '\n'.join(missing))
+
+
+@pytest.mark.parametrize('module', MODULES)
+def test_zh_cn_no_fuzzy_nor_twice(module):
+    """Tryton skips a fuzzy translation, and of an entry given twice one
+    hides the other: neither may be left in the file"""
+    entries = polib.pofile(str(ADDONS / module / 'locale' / 'zh_CN.po'))
+    fuzzy = ['%s %r' % (e.msgctxt, e.msgid) for e in entries
+        if 'fuzzy' in e.flags]
+    assert not fuzzy, 'fuzzy in %s/locale/zh_CN.po:\n%s' % (
+        module, '\n'.join(fuzzy))
+    seen, twice = set(), []
+    for e in entries:
+        key = (e.msgctxt, e.msgid)
+        if key in seen:
+            twice.append('%s %r' % key)
+        seen.add(key)
+    assert not twice, 'given twice in %s/locale/zh_CN.po:\n%s' % (
+        module, '\n'.join(twice))
