@@ -212,14 +212,17 @@ def pytest_collection_modifyitems(config, items):
     """Run each test on the backends it is meant for.
 
     ``@pytest.mark.postgresql`` tests (row locks, the bus, concurrency) run in
-    the PostgreSQL pass only; ``@pytest.mark.browser`` tests serve their own
-    SQLite demo database and run in the SQLite pass only. Neither is skipped:
-    it is deselected from the other pass.
+    the PostgreSQL pass only; ``@pytest.mark.browser`` tests, and
+    ``@pytest.mark.sqlite`` ones over RPC, serve their own SQLite demo
+    database and run in the SQLite pass only. None is skipped: it is
+    deselected from the other pass.
     """
-    unwanted = 'browser' if backend_name() == 'postgresql' else 'postgresql'
+    unwanted = ({'browser', 'sqlite'} if backend_name() == 'postgresql'
+        else {'postgresql'})
     kept, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker(unwanted) else kept).append(item)
+        (dropped if any(item.get_closest_marker(m) for m in unwanted)
+            else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
