@@ -289,6 +289,9 @@ def test_owner_and_supervisor_choose_collaborators(demo_url):
         try:
             wait = login(driver, demo_url, user, password_of(user))
             open_record(driver, wait, 'party.party', party, name)
+            # the tab of a record opened by a link bears its model's name
+            assert driver.find_element(By.CSS_SELECTOR,
+                '#tablist li.active').text.split('\n')[-1] == '客户'
             click(driver, form_button(driver, '协同人'))
             window = dialog(driver, wait)
             wait.until(lambda d: window.find_elements(

@@ -3,9 +3,9 @@
 """What each role sees is in Chinese (X-03), Tryton's own screens included
 
 Over JSON-RPC as each demo role, in the role's language: every menu entry,
-and every label, page, button and selection value of the list and form
-views its menus open (and of the lists and forms of their one2many fields),
-is Chinese, but for a short list of codes, symbols and brand names. The
+every label, page, button and selection value of the list and form views
+its menus open (and of the lists and forms of their one2many fields), and
+the names of their models (the title of a record's tab), are Chinese, but for a short list of codes, symbols and brand names. The
 texts the web client adds itself (sao's toolbar, dialogs) are not checked
 here.
 """
@@ -91,4 +91,9 @@ def test_screens_in_chinese(served, role):
             untranslated |= {f'{model} {view_type}: {t}' for t in found}
             todo |= related - seen
     assert seen
-    assert not sorted(untranslated)
+    # the tab of a record opened by a link is titled with its model's name
+    names = rpc.model('ir.model', 'get_names')
+    untranslated |= {f'model {m} {names[m]!r}' for m in seen
+        if english(names.get(m))}
+    assert not untranslated, (
+        f'not in Chinese for {role}:\n' + '\n'.join(sorted(untranslated)))
