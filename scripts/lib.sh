@@ -7,6 +7,33 @@ SAO_DIR=$ROOT/var/sao/node_modules/tryton-sao
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# Debian's packages the test suite needs (the browser and its driver,
+# PostgreSQL's server binaries, npm, CJK fonts for the screenshots, Kannel
+# with its fake SMSC), installed when missing: as root, or with sudo.
+ensure_test_packages() {
+    local need=() sudo=""
+    command -v chromium >/dev/null || need+=(chromium)
+    command -v chromedriver >/dev/null || need+=(chromium-driver)
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+    command -v npm >/dev/null || need+=(npm)
+    fc-list 2>/dev/null | grep -qi "CJK" || need+=(fonts-noto-cjk)
+    [ -x /usr/sbin/bearerbox ] || need+=(kannel)
+    [ -x /usr/lib/kannel/test/fakesmsc ] || need+=(kannel-extras)
+    [ ${#need[@]} -gt 0 ] || return 0
+    if [ "$(id -u)" != 0 ]; then
+        if ! command -v sudo >/dev/null; then
+            echo "missing Debian packages: ${need[*]} (install them as root:" \
+                "apt-get install ${need[*]})" >&2
+            return 1
+        fi
+        sudo=sudo
+    fi
+    log "installing Debian packages: ${need[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+        --no-install-recommends "${need[@]}" >/dev/null
+}
+
 # Virtualenv with the suite installed (editable) and its test extras.
 build_python() {
     if [ ! -x "$PY" ]; then
