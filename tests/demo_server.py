@@ -47,17 +47,24 @@ def demo_digest():
 
 
 def cached_demo_database():
-    "Path of the demo SQLite file for the current addons, built if missing"
+    """Path of the demo SQLite file for the current addons, built if missing
+
+    Its attachment store (the directory named after the database, next to
+    the file: the demo's contract photos, business cards) is kept with it."""
     cache_root = os.environ.get(
         'CRM_DB_CACHE_ROOT', str(ROOT / '.cache' / 'db'))
     cache = os.path.join(cache_root, 'demo', demo_digest())
     target = os.path.join(cache, f'{DB}.sqlite')
-    if not os.path.exists(target):
+    store = os.path.join(cache, DB)
+    if not (os.path.exists(target) and os.path.isdir(store)):
         build = tempfile.mkdtemp(prefix='crm-demo-build-')
         subprocess.run(
             [sys.executable, '-m', 'demo.setup', '-c', CONF, '-d', DB],
             cwd=ROOT, env=_env(build), check=True)
         os.makedirs(cache, exist_ok=True)
+        shutil.rmtree(store, ignore_errors=True)
+        os.makedirs(os.path.join(build, DB), exist_ok=True)
+        shutil.move(os.path.join(build, DB), store)
         shutil.move(os.path.join(build, f'{DB}.sqlite'), target)
         shutil.rmtree(build, ignore_errors=True)
     return target
@@ -155,8 +162,10 @@ def serve_demo(log_path, backend='sqlite', extra_conf=''):
             conf, env = PG_CONF, _pg_env()
         else:
             database = DB
-            shutil.copy(cached_demo_database(),
-                os.path.join(workdir, f'{DB}.sqlite'))
+            demo = cached_demo_database()
+            shutil.copy(demo, os.path.join(workdir, f'{DB}.sqlite'))
+            shutil.copytree(os.path.join(os.path.dirname(demo), DB),
+                os.path.join(workdir, DB))
             conf, env = CONF, _env(workdir)
         with open(log_path, 'wb') as log:
             server = subprocess.Popen(

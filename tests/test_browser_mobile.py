@@ -145,6 +145,12 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
     resource = f'loan.application,{application_id}'
     before = rpc.model(
         'ir.attachment', 'search_count', [('resource', '=', resource)])
+    # the demo's own contract photo has its data (the served copy of the
+    # demo keeps the attachment store)
+    demo_photo, = rpc.model('ir.attachment', 'search_read', [
+            ('resource', '=', resource), ('name', '=', '合同照片.png')],
+        0, None, None, ['data_size'])
+    assert demo_photo['data_size'] > 0
     photo = tmp_path / '合同照片-手机.png'
     photo.write_bytes(PHOTO)
 
