@@ -64,6 +64,13 @@ logger = logging.getLogger(__name__)
 _batch = contextvars.ContextVar('pbx_call_batch', default=None)
 
 
+def _language(user):
+    "The code of the language texts for user are written in"
+    if user and user.language:
+        return user.language.code
+    return Pool().get('ir.configuration').get_language()
+
+
 class _Batch:
     "Records, parties and extensions shared by the updates of one batch"
 
@@ -438,27 +445,35 @@ class Call(MaskedNumberMixin, ModelSQL, ModelView):
             except PBXConnectionError as exc:
                 logger.warning('originate of call %s failed: %s',
                     call.id, exc)
+                # the queue runs in no user's language: the error is
+                # written in the language of the user who dialed
                 cls.write([call], {
                         'state': 'failed', 'disposition': 'failed',
-                        'error': exc.message})
-                cls._notify_failure(call, exc.message)
+                        'error': exc.message_in(
+                            _language(call.create_uid))})
+                cls._notify_failure(call, exc)
                 cls.on_failed([call])
                 continue
             cls.write([call], {'state': 'ringing'})
 
     @classmethod
-    def _notify_failure(cls, call, message):
+    def _notify_failure(cls, call, exc):
+        "Tell the employee's users, each in his language, why the call failed"
         Notification = Pool().get('res.notification')
-        users = call.employee_users()
-        if users:
-            Notification.create([{
-                        'user': u.id,
-                        'label': gettext('pbx_connector.msg_dial_failed'),
-                        'description': message[:250],
-                        'icon': 'tryton-warning',
-                        'model': cls.__name__,
-                        'records': str([call.id]),
-                        } for u in users])
+        notifications = []
+        for user in call.employee_users():
+            language = _language(user)
+            notifications.append({
+                    'user': user.id,
+                    'label': gettext(
+                        'pbx_connector.msg_dial_failed', language),
+                    'description': exc.message_in(language)[:250],
+                    'icon': 'tryton-warning',
+                    'model': cls.__name__,
+                    'records': str([call.id]),
+                    })
+        if notifications:
+            Notification.create(notifications)
 
     def employee_users(self):
         User = Pool().get('res.user')

@@ -17,7 +17,20 @@ class InvalidNumberError(UserError):
 
 
 class PBXConnectionError(UserError):
-    pass
+    """The PBX could not be reached or answered wrongly
+
+    ``message_id`` and ``variables`` let a text for another user (the
+    notification of a failed call) be written in that user's language."""
+
+    def __init__(self, message_id, **variables):
+        from trytond.i18n import gettext
+        super().__init__(gettext(message_id, **variables))
+        self.message_id = message_id
+        self.variables = variables
+
+    def message_in(self, language):
+        from trytond.i18n import gettext
+        return gettext(self.message_id, language, **self.variables)
 
 
 class ExtensionDeviceError(ValidationError):

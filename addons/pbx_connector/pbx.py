@@ -1,6 +1,7 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import contextlib
+import logging
 import re
 
 from trytond.i18n import gettext
@@ -9,10 +10,14 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
-from .ami import AMIClient, AMIError, TCPTransport
+from .ami import (
+    AMIClient, AMIError, AuthenticationFailed, ConnectionLost, TCPTransport)
+from .ami import Timeout as AMITimeout
 from .exceptions import (
     ExtensionDeviceError, ExtensionNotOwnError, PBXConnectionError)
 from .masking import MaskedExportMixin, protected_error
+
+logger = logging.getLogger(__name__)
 
 STATES = [
     ('unknown', "Unknown"),
@@ -151,17 +156,31 @@ class Server(DeactivableMixin, ModelSQL, ModelView):
                 TCPTransport(self.host, self.port, connect_timeout=timeout),
                 self.username, self.secret, timeout=timeout)
         except (OSError, AMIError) as exc:
-            raise PBXConnectionError(gettext(
-                    'pbx_connector.msg_pbx_connection',
-                    server=self.rec_name, error=str(exc))) from exc
+            raise self._connection_error(exc) from exc
         try:
             yield client
         except (OSError, AMIError) as exc:
-            raise PBXConnectionError(gettext(
-                    'pbx_connector.msg_pbx_connection',
-                    server=self.rec_name, error=str(exc))) from exc
+            raise self._connection_error(exc) from exc
         finally:
             client.logoff()
+
+    def _connection_error(self, exc):
+        "The user's explanation of a network or AMI error (never its text)"
+        if isinstance(exc, ConnectionRefusedError):
+            message = 'msg_pbx_refused'
+        elif isinstance(exc, (TimeoutError, AMITimeout)):
+            message = 'msg_pbx_timeout'
+        elif isinstance(exc, AuthenticationFailed):
+            message = 'msg_pbx_login'
+        elif isinstance(exc, AMIError) and not isinstance(
+                exc, ConnectionLost):
+            message = 'msg_pbx_answer'
+        else:
+            message = 'msg_pbx_connection'
+        logger.warning('PBX %s (%s:%s): %r', self.rec_name, self.host,
+            self.port, exc)
+        return PBXConnectionError(
+            'pbx_connector.' + message, server=self.rec_name)
 
     @classmethod
     def set_status(cls, server_id, state=None, error=None, last_event=None,

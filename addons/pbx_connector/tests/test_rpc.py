@@ -335,3 +335,28 @@ def test_ami_secret_write_only(demo, admin):
     row, = pbx_admin.read('pbx.server', [1], ['secret_input', 'secret_set'])
     assert row == {'id': 1, 'secret_input': None, 'secret_set': True}
     assert not [t for t in answers if 'ami-s3cret' in t]
+
+
+def test_dial_failure_explained_in_chinese(admin, rep):
+    """With the PBX down, the rep's call fails with a reason in his language
+    (the notification and the call's error), never the network error's own
+    text"""
+    from tests.demo_server import free_port
+    server, = admin.read('pbx.server', [1], ['port'])
+    mine = [p for p in customers(admin).values()
+        if p['crm_owner'] == employees(admin)['rep1']]
+    party = next(p['id'] for p in mine if admin.search_count(
+            'party.contact_mechanism', [('party', '=', p['id']),
+                ('type', 'in', ['phone', 'mobile'])]))
+    admin.write('pbx.server', [1], {'port': free_port()})
+    try:
+        rep.button('party.party', 'dial', [party])
+    finally:
+        admin.write('pbx.server', [1], {'port': server['port']})
+    call, = rep.search_read('pbx.call', [('party', '=', party),
+            ('state', '=', 'failed')], ['error'])
+    notification, = rep.search_read('res.notification',
+        [('label', '=', '呼叫未能发起')], ['description'])
+    for text in [call['error'], notification['description']]:
+        assert '拒绝连接' in text, text
+        assert 'Errno' not in text and 'refused' not in text, text
