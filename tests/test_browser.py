@@ -496,7 +496,7 @@ def test_rep_creates_customer_with_phone(demo_url):
                     By.CSS_SELECTOR, 'button[title="新建"]')))
         kind = wait.until(lambda d: mechanisms.find_element(
                 By.CSS_SELECTOR, 'select[name="type"]'))
-        Select(kind).select_by_visible_text('移动电话')
+        Select(kind).select_by_visible_text('手机')
         typed(driver, lambda d: [i for i in mechanisms.find_elements(
                     By.CSS_SELECTOR, 'input[name="value"]')
                 if i.is_displayed()][0], '13912345678')
