@@ -440,6 +440,20 @@ def pick(driver, wait, text):
             By.CSS_SELECTOR, '.modal-dialog'))
 
 
+def new_record(driver, wait, path):
+    "Open the menu entry of path and press its 新建 (new) button"
+    from selenium.webdriver.common.by import By
+    open_menu(driver, wait, path)
+    click(driver, active(driver).find_element(By.CSS_SELECTOR, 'button#new_'))
+
+
+def fill(driver, field, text, leave=True):
+    "Type text into the active form's input of field"
+    from selenium.webdriver.common.by import By
+    typed(driver, lambda d: active(d).find_element(
+            By.CSS_SELECTOR, f'input[name="{field}"]'), text, leave=leave)
+
+
 def open_menu(driver, wait, path):
     "Open a menu entry by its labels, as the user unfolds and double-clicks"
     from selenium.webdriver.common.action_chains import ActionChains
@@ -477,15 +491,12 @@ def test_rep_creates_customer_with_phone(demo_url):
     driver = make_browser()
     try:
         wait = login(driver, demo_url, 'rep1', password_of('rep1'))
-        open_menu(driver, wait, ['电话销售', '客户'])
-        click(driver, active(driver).find_element(
-                By.CSS_SELECTOR, 'button#new_'))
+        new_record(driver, wait, ['电话销售', '客户'])
         # the user clicks the next tab right after typing the name: the
         # form is redrawn after the name's on_change meanwhile, and sao's
         # selection widgets showed their first option until config/sao/
         # custom.js (ownership emptied, language English)
-        typed(driver, lambda d: active(d).find_element(
-                By.CSS_SELECTOR, 'input[name="name"]'), name, leave=False)
+        fill(driver, 'name', name, leave=False)
         click(driver, wait.until(lambda d: active(d).find_element(
                     By.XPATH, './/a[normalize-space()="基本情况"]')))
         mechanisms = wait.until(lambda d: active(d).find_element(By.XPATH,
@@ -546,18 +557,13 @@ def test_consultant_checks_in_a_class(demo_url):
     driver = make_browser()
     try:
         wait = login(driver, demo_url, 'rep1', password_of('rep1'))
-        open_menu(driver, wait, ['早教中心', '上课签到'])
-        click(driver, active(driver).find_element(
-                By.CSS_SELECTOR, 'button#new_'))
-        typed(driver, lambda d: active(d).find_element(
-                By.CSS_SELECTOR, 'input[name="card"]'), card['number'])
+        new_record(driver, wait, ['早教中心', '上课签到'])
+        fill(driver, 'card', card['number'])
         pick(driver, wait, card['number'])
         # the card's holder comes with the card
         wait.until(lambda d: active(d).find_element(
                 By.CSS_SELECTOR, 'input[name="child"]').get_attribute('value'))
-        typed(driver, lambda d: active(d).find_element(
-                By.CSS_SELECTOR, 'input[name="course"]'), course,
-            leave=False)
+        fill(driver, 'course', course, leave=False)
         click(driver, active(driver).find_element(
                 By.CSS_SELECTOR, 'button#save'))
         checkin = wait.until(lambda d: rep1.model('member.checkin', 'search',
