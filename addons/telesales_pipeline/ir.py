@@ -1,6 +1,9 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+
+from .notify import user_language
 
 
 class Rule(metaclass=PoolMeta):
@@ -37,3 +40,18 @@ class Cron(metaclass=PoolMeta):
                 ('crm.appointment|send_reminders',
                     "Send Appointment Reminders"),
                 ])
+
+
+class Queue(metaclass=PoolMeta):
+    __name__ = 'ir.queue'
+
+    def run(self):
+        """Run the task in the language of the user who queued it.
+
+        The host drops the language from a task's context: the texts a
+        task writes (an import's summary, result workbook and reasons) came
+        out in the server's default language."""
+        User = Pool().get('res.user')
+        with Transaction().set_context(
+                language=user_language(User(self.data['user']))):
+            return super().run()

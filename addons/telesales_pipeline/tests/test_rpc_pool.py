@@ -486,6 +486,47 @@ def test_import_for_another_owner(clients, demo):
         assert state['state'] != 'draft'
 
 
+def test_import_result_in_importers_language(clients):
+    """The queue runs an import in the language of the user who pressed
+    Import: its summary, the result workbook's sheets, columns and every
+    reason are in Chinese for a rep working in Chinese (#16)"""
+    import io
+    import time
+
+    import openpyxl
+    rep1 = clients['rep1']
+    IMPORT = 'crm.party.import'
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in [['客户名称', '手机', '下次回访'],
+            ['导入语言客户甲', '13900001111', ''],
+            ['', '13900002222', ''],
+            ['导入语言客户乙', '12345', ''],
+            ['导入语言客户丙', '13900003333', '下周']]:
+        sheet.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    import_id, = rep1.create(IMPORT, [{'owner': rep1.context['employee'],
+                'filename': '导入.xlsx', 'file': data.getvalue(),
+                'mode': 'valid'}])
+    rep1.button(IMPORT, 'run', [import_id])
+    for _ in range(120):
+        record, = rep1.read(IMPORT, [import_id],
+            ['state', 'message', 'result', 'imported', 'rejected'])
+        if record['state'] in {'done', 'failed'}:
+            break
+        time.sleep(0.5)
+    assert (record['state'], record['imported'], record['rejected']) == (
+        'done', 1, 3), record
+    assert translated(record['message']), record['message']
+    result = openpyxl.load_workbook(io.BytesIO(record['result']))
+    assert result.sheetnames == ['已拒绝', '已标记']
+    rows = list(result['已拒绝'].values)
+    assert rows[0] == ('行', '客户名称', '手机', '下次回访', '原因')
+    reasons = [row[-1] for row in rows[1:]]
+    assert len(reasons) == 3 and all(map(translated, reasons)), reasons
+
+
 # item 6: refusals about hidden customers name nothing
 
 def test_hidden_customers_named_nowhere(clients, demo):
