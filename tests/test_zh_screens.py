@@ -3,8 +3,8 @@
 """What each role sees is in Chinese (X-03), Tryton's own screens included
 
 Over JSON-RPC as each demo role, in the role's language: every menu entry,
-every label, page, button and selection value of the list and form views
-its menus open (and of the lists and forms of their one2many fields), and
+every label, page, button and selection value of the list, form and graph
+views its menus open (a graph's axis shows labels, not selection keys) (and of the lists and forms of their one2many fields), and
 the names of their models (the title of a record's tab), are Chinese, but for a short list of codes, symbols and brand names. The
 texts the web client adds itself (sao's toolbar, dialogs) are not checked
 here.
@@ -46,7 +46,12 @@ def view_texts(rpc, model, view_type):
     except RuntimeError:
         return None
     found, related = set(), set()
-    for element in ElementTree.fromstring(view['arch']).iter():
+    arch = ElementTree.fromstring(view['arch'])
+    for axis in arch.iterfind('x/field'):
+        # a graph draws the key of a selection on its axis, not its label
+        if view['fields'][axis.get('name')]['type'] == 'selection':
+            found.add(f'graph axis {axis.get("name")} (selection keys)')
+    for element in arch.iter():
         if english(element.get('string')):
             found.add(f'{element.tag} {element.get("string")!r}')
         field = view['fields'].get(element.get('name'))
@@ -68,22 +73,30 @@ def test_screens_in_chinese(served, role):
     from demo.loader import password_of
     rpc = RPC(served, role, password_of(role))
     menus = rpc.model('ir.ui.menu', 'search_read', [], 0, None, None,
-        ['complete_name', 'action'])
+        ['name', 'complete_name', 'action'])
     assert menus
+    # each entry's own name: its path holds its parents' Chinese
     untranslated = {f'menu {m["complete_name"]!r}' for m in menus
-        if english(m['complete_name'])}
+        if english(m['name'])}
     todo = set()
     for menu in menus:
         if (menu['action'] or '').startswith('ir.action.act_window,'):
             action_id = int(menu['action'].split(',')[1])
             action, = rpc.model('ir.action.act_window', 'read', [action_id],
-                ['res_model'])
+                ['res_model', 'name'])
             todo.add(action['res_model'])
+            # the title of the tab the entry opens
+            if english(action['name']):
+                untranslated.add(f'action {action["name"]!r}')
+    admin = RPC(served, 'admin', password_of('admin'))
+    graphs = {v['model'] for v in admin.model('ir.ui.view', 'search_read',
+            [('type', '=', 'graph')], 0, None, None, ['model'])}
     seen = set()
     while todo:
         model = todo.pop()
         seen.add(model)
-        for view_type in ['tree', 'form']:
+        for view_type in ['tree', 'form'] + (
+                ['graph'] if model in graphs else []):
             texts = view_texts(rpc, model, view_type)
             if texts is None:
                 continue

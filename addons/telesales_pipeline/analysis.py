@@ -274,11 +274,17 @@ class StageFunnel(ModelSQL, ModelView):
         help="Customers at this stage now.")
     reached = fields.Integer("Reached",
         help="Customers at this stage or a later one.")
+    stage_string = stage.translated('stage')
+    stage_name = fields.Function(fields.Char("Stage"), 'get_stage_name')
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls._order = [('sequence', 'ASC'), ('id', 'ASC')]
+
+    def get_stage_name(self, name):
+        "The stage's label, for the graph's axis (it shows a key as is)"
+        return self.stage_string
 
     @classmethod
     def table_query(cls):

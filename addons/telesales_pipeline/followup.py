@@ -118,6 +118,13 @@ class Followup(
         method = Method.get_by_code('phone')
         return method.id if method else None
 
+    @fields.depends('next_callback', 'reminder_user')
+    def on_change_next_callback(self):
+        "A callback date reminds its writer unless someone else is chosen"
+        User = Pool().get('res.user')
+        if self.next_callback and not self.reminder_user:
+            self.reminder_user = User(Transaction().user)
+
     @classmethod
     def _get_origin(cls):
         "Return the list of model names for the origin Reference"

@@ -15,7 +15,7 @@ from sql.conditionals import Case, Coalesce
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Bool, Eval, If
+from trytond.pyson import Bool, Eval, Id, If
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -321,6 +321,10 @@ class Party(TextCheckMixin, metaclass=PoolMeta):
                     'invisible': ~Eval('crm_stage'),
                     'depends': ['crm_stage'],
                     },
+                'crm_write_followup': {
+                    'invisible': ~Eval('crm_stage') | (Eval('id', -1) < 0),
+                    'depends': ['crm_stage', 'id'],
+                    },
                 'crm_collaborate': {
                     'invisible': ~Eval('crm_ownership', '').in_(
                         ['personal', 'collaborative']),
@@ -335,6 +339,26 @@ class Party(TextCheckMixin, metaclass=PoolMeta):
                     'depends': ['crm_vip_state'],
                     },
                 })
+
+    # the pages other modules add to the party form, shown only to the
+    # users of those modules: noise on a sales rep's customer form
+    _crm_foreign_pages = [
+        # (page id, a field of the page, module, group)
+        ('accounting', 'account_receivable', 'account', 'group_account'),
+        ('stock', 'customer_location', 'stock', 'group_stock'),
+        ('commissions', 'agents', 'commission', 'group_commission'),
+        ]
+
+    @classmethod
+    def view_attributes(cls):
+        attributes = super().view_attributes()
+        groups = Eval('context', {}).get('groups', [])
+        for page, field, module, group in cls._crm_foreign_pages:
+            if field in cls._fields:
+                attributes.append((f'//page[@id="{page}"]', 'states', {
+                            'invisible': ~Id(module, group).in_(groups),
+                            }))
+        return attributes
 
     @classmethod
     def default_crm_stage(cls):
@@ -808,6 +832,12 @@ class Party(TextCheckMixin, metaclass=PoolMeta):
                         ('id', '=', employee.id),
                         ('supervisor', 'child_of', employees),
                         ]))
+
+    @classmethod
+    @ModelView.button_action('telesales_pipeline.act_followup_write')
+    def crm_write_followup(cls, parties):
+        "写跟进: the follow-up form of the customer, from its own form"
+        pass
 
     # Collaborators (PL-02)
 
