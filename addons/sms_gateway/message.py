@@ -529,11 +529,16 @@ class Message(MaskedNumberMixin, Workflow, ModelSQL, ModelView):
                 ('state', '=', 'sending'),
                 ('write_date', '<', now - STALE_SENDING),
                 ])
-        if stale:
-            cls.write(stale, {
-                    'state': 'failed',
-                    'error': gettext('sms_gateway.msg_outcome_unknown'),
-                    })
+        languages, by_language = {}, defaultdict(list)
+        for message in stale:
+            by_language[cls._sender_language(message, languages)].append(
+                message)
+        for language, messages in by_language.items():
+            with Transaction().set_context(language=language):
+                cls.write(messages, {
+                        'state': 'failed',
+                        'error': gettext('sms_gateway.msg_outcome_unknown'),
+                        })
 
     @classmethod
     def process(cls, messages):
@@ -553,12 +558,18 @@ class Message(MaskedNumberMixin, Workflow, ModelSQL, ModelView):
             return
         outcomes = defaultdict(list)
         sent = []
-        refused = cls._refuse_before_send(claimed)
+        transaction = Transaction()
+        languages = {}
+        refused = cls._refuse_before_send(claimed, languages)
         for message in claimed:
             if message.id in refused:
                 state, values = 'refused', refused[message.id]
             else:
-                state, values = message._transmit(config)
+                # the reason is read by the sender: written in his language
+                # (a scheduled message is sent by the cron, as root)
+                with transaction.set_context(
+                        language=cls._sender_language(message, languages)):
+                    state, values = message._transmit(config)
             if state == 'sent':
                 sent.append(message)
             outcomes[tuple(sorted(values.items()))].append(message)
@@ -570,18 +581,35 @@ class Message(MaskedNumberMixin, Workflow, ModelSQL, ModelView):
                 cls._retry_later(message)
 
     @classmethod
-    def _refuse_before_send(cls, messages):
+    def _sender_language(cls, message, cache):
+        "The code of the language of the user who made message"
+        user = message.create_uid
+        key = user.id if user else None
+        if key not in cache:
+            if user and user.language:
+                cache[key] = user.language.code
+            else:
+                cache[key] = Pool().get(
+                    'ir.configuration').get_language()
+        return cache[key]
+
+    @classmethod
+    def _refuse_before_send(cls, messages, languages):
         """``{id: values}`` of the claimed ``messages`` not to send after
         all: marketing messages to numbers opted out since they were
         prepared (scheduled or deferred by the quiet hours)"""
         numbers = {m.number for m in messages if m.kind == 'marketing'}
         opted_out = cls._opted_out(numbers) if numbers else ()
-        return {m.id: {
-                'state': 'refused', 'provider_id': None,
-                'error': gettext(
-                    'sms_gateway.msg_opted_out_since', number=m.number)}
-            for m in messages
-            if m.kind == 'marketing' and m.number in opted_out}
+        refused = {}
+        for message in messages:
+            if message.kind == 'marketing' and message.number in opted_out:
+                with Transaction().set_context(language=cls._sender_language(
+                            message, languages)):
+                    refused[message.id] = {
+                        'state': 'refused', 'provider_id': None,
+                        'error': gettext('sms_gateway.msg_opted_out_since',
+                            number=message.number)}
+        return refused
 
     @classmethod
     def _record_outcomes(cls, outcomes):
@@ -729,14 +757,15 @@ class Message(MaskedNumberMixin, Workflow, ModelSQL, ModelView):
         try:
             result = gateway.get_client().send(outgoing)
         except providers.TransientError as exc:
+            logger.info('SMS %s: gateway unreachable: %s', self.id, exc)
             if self.attempts >= config.max_attempts:
                 return 'failed', {**values, 'state': 'failed', 'error': gettext(
                         'sms_gateway.msg_gateway_down_final',
-                        attempts=self.attempts, reason=str(exc)[:200])}
+                        attempts=self.attempts, reason=self._reason(exc))}
             return 'queued', {**values, 'state': 'queued',
                 'scheduled_at': now + config.backoff(self.attempts),
                 'error': gettext('sms_gateway.msg_gateway_down',
-                    attempts=self.attempts, reason=str(exc)[:200])}
+                    attempts=self.attempts, reason=self._reason(exc))}
         except providers.UncertainError as exc:
             logger.warning('SMS %s: outcome unknown: %s', self.id, exc)
             return 'failed', {**values, 'state': 'failed', 'error': gettext(
@@ -747,6 +776,13 @@ class Message(MaskedNumberMixin, Workflow, ModelSQL, ModelView):
                     code=exc.code or '', reason=str(exc)[:200])}
         return 'sent', {**values, 'state': 'sent', 'provider_id': result.provider_id or None,
             'sent_at': now, 'status_detail': result.detail[:200] or None}
+
+    @staticmethod
+    def _reason(exc):
+        "Why the gateway could not be reached, in the user's words"
+        if exc.code and exc.code.isdigit():
+            return gettext('sms_gateway.msg_reason_http', status=exc.code)
+        return gettext('sms_gateway.msg_reason_network')
 
     def _provider_params(self):
         """The template parameters in the order of the template's provider

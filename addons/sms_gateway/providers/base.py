@@ -121,11 +121,12 @@ class RequestsTransport:
                 data=request.body or None, auth=request.auth,
                 timeout=self.timeout)
         except requests.RequestException as exc:
+            # code 'network': the text is the library's, for the log only
             if _not_connected(exc):
-                raise TransientError(str(exc)) from exc
+                raise TransientError(str(exc), code='network') from exc
             if isinstance(exc, (requests.ConnectionError, requests.Timeout,
                         requests.exceptions.ChunkedEncodingError)):
-                raise UncertainError(str(exc)) from exc
+                raise UncertainError(str(exc), code='network') from exc
             raise
         return Response(
             answer.status_code, answer.content, dict(answer.headers))

@@ -416,6 +416,36 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertIn('not sent again', message.error)
 
     @with_transaction()
+    def test_failure_reason_in_senders_language(self):
+        """A message sent by the cron (as root) fails with a reason in the
+        language of the user who sent it (#16)"""
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Lang = pool.get('ir.lang')
+        User = pool.get('res.user')
+        company = create_company()
+        zh_cn, = Lang.search([('code', '=', 'zh_CN')])
+        Lang.load_translations([zh_cn])
+        sender = User(login='sender', name='刘洋', language=zh_cn,
+            companies=[company], company=company)
+        sender.save()
+        with set_company(company):
+            _, party = self.setup_sms()
+            with Transaction().set_user(sender.id):
+                message, = Message.queue(Message.prepare(
+                        parties=[party], text='x', kind='notification'))
+
+            def down(request):
+                raise TransientError('Connection refused')
+            Message.write([message], {'attempts': 10})
+            with fake_transport(down):
+                Message.process([Message(message.id)])
+            message = Message(message.id)
+            self.assertEqual(message.state, 'failed')
+            self.assertIn('网关', message.error)
+            self.assertNotIn('refused', message.error)
+
+    @with_transaction()
     def test_gateway_down_retries_with_backoff(self):
         "While the gateway is down, messages wait and back off, then fail"
         pool = Pool()
