@@ -9,8 +9,9 @@ from sql.functions import RowNumber
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
@@ -179,3 +180,26 @@ class Followup(metaclass=PoolMeta):
     @classmethod
     def _get_origin(cls):
         return super()._get_origin() + ['pbx.call']
+
+
+class CallTaskLine(metaclass=PoolMeta):
+    __name__ = 'crm.call.task.line'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'dial': {
+                    'invisible': Eval('state') != 'pending',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    @ModelView.button
+    def dial(cls, lines):
+        "Click-to-dial the number of a call task (shown masked to the rep)"
+        Call = Pool().get('pbx.call')
+        # the button checked the user's rules on the lines (his tasks)
+        for line in lines:
+            Call.dial(line.phone, party=line.party)

@@ -360,3 +360,21 @@ def test_dial_failure_explained_in_chinese(admin, rep):
     for text in [call['error'], notification['description']]:
         assert '拒绝连接' in text, text
         assert 'Errno' not in text and 'refused' not in text, text
+
+
+def test_dial_from_call_task(admin, rep):
+    """A rep dials a pending number of his call task from its line: he sees
+    the number masked, the call goes to the full number (#16)"""
+    lines = rep.search_read('crm.call.task.line', [('state', '=', 'pending')],
+        ['phone', 'party'])
+    assert lines
+    line = lines[0]
+    assert '****' in line['phone'], line
+    before = admin.search('pbx.call', [])
+    rep.button('crm.call.task.line', 'dial', [line['id']])
+    full, = admin.read('crm.call.task.line', [line['id']], ['phone'])
+    calls = admin.search_read('pbx.call', [('id', 'not in', before)],
+        ['number', 'direction', 'party', 'employee'])
+    assert [(c['number'], c['direction'], c['party'], c['employee'])
+        for c in calls] == [(full['phone'], 'outbound', line['party'],
+            employees(admin)['rep1'])]
