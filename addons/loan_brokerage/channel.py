@@ -154,6 +154,17 @@ class ChannelStatus(CustomerDataMixin, ModelSQL, ModelView):
                     ])
         return [('application', 'in', [a.id for a in applications])]
 
+    def get_rec_name(self, name):
+        return self.customer
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        "The web client's search box: a number (or, for loan staff, a name)"
+        phone = ('phone',) + tuple(clause[1:])
+        if cls._browse_all():
+            return ['OR', ('customer',) + tuple(clause[1:]), phone]
+        return [phone]
+
     @classmethod
     def search(cls, domain, offset=0, limit=None, order=None, count=False,
             query=False):
@@ -179,7 +190,7 @@ class ChannelStatus(CustomerDataMixin, ModelSQL, ModelView):
         if not isinstance(domain, (list, tuple)) or not domain:
             return False
         if isinstance(domain[0], str):
-            if domain[0] == 'phone':
+            if domain[0] in {'phone', 'rec_name'}:
                 return (len(domain) >= 3
                     and domain[1] in LOOKUP_OPERATORS
                     and isinstance(domain[2], str)

@@ -407,6 +407,13 @@ def test_channel_lookup_by_phone(login, apps):
     row, = channel.read('loan.channel.status', ids, ['customer', 'phone'])
     assert row == {'id': ids[0], 'customer': '黄志明',
         'phone': '138****8008'}
+    # the number typed alone in the web client's search box (#16)
+    assert channel.search('loan.channel.status', [
+            ('rec_name', 'ilike', '%13800138008%')]) == ids
+    assert channel.search('loan.channel.status', [
+            ('rec_name', 'ilike', '%黄志明%')]) == []
+    assert channel.search('loan.channel.status', [
+            ('rec_name', 'ilike', '%')]) == []
     # an id not found by its phone is refused, whatever it is
     guesses = [a['id'] for a in apps.values()] + [ids[0] + 1, ids[0] - 1]
     for guess in guesses:
