@@ -4,7 +4,7 @@ from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 
 from .access import ServerGuardMixin, check_readable
 from .card import MAX_AMOUNT, check_amount
@@ -26,6 +26,20 @@ class PaymentMethod(metaclass=PoolMeta):
 class POSSale(ServerGuardMixin, metaclass=PoolMeta):
     "The state, the number and what is read-only once done hold over RPC"
     __name__ = 'sale.point.sale'
+
+    @classmethod
+    def default_point(cls):
+        "The front desk of a centre with one point of sale"
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        Point = pool.get('sale.point')
+        company = Transaction().context.get('company')
+        if not ModelAccess.check('sale.point', 'read', raise_exception=False):
+            return None
+        points = Point.search(
+            [('company', '=', company)] if company else [], limit=2)
+        if len(points) == 1:
+            return points[0].id
 
 
 class POSSaleLine(ServerGuardMixin, metaclass=PoolMeta):

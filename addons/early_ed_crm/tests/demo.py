@@ -208,6 +208,10 @@ def _cards_and_contracts(demo, products, accounts):
 
     cash = Method(name="现金", account=accounts['cash'], cash=True)
     cash.save()
+    # the front desk's other means: WeChat Pay and Alipay settle to the
+    # bank like a card terminal (not counted in the cash drawer)
+    for name in ["微信支付", "支付宝"]:
+        Method(name=name, account=accounts['cash']).save()
     Method(name="会员卡", account=accounts['deposit'], member_card=True).save()
     recharge = Wizard('member.card.recharge', [xiaoming], config=config)
     recharge.form.method = cash
