@@ -16,7 +16,8 @@ ensure_test_packages() {
     command -v chromedriver >/dev/null || need+=(chromium-driver)
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
     command -v npm >/dev/null || need+=(npm)
-    fc-list 2>/dev/null | grep -qi "CJK" || need+=(fonts-noto-cjk)
+    # grep reads all (-q closing early fails the pipe under pipefail)
+    fc-list 2>/dev/null | grep -i "CJK" >/dev/null || need+=(fonts-noto-cjk)
     [ -x /usr/sbin/bearerbox ] || need+=(kannel)
     [ -x /usr/lib/kannel/test/fakesmsc ] || need+=(kannel-extras)
     [ ${#need[@]} -gt 0 ] || return 0

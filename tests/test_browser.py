@@ -8,9 +8,14 @@
   his supervisor makes it personal again (the owner history records both);
 * a new customer with a mobile number, entered by a rep from 电话销售 →
   客户 at a user's pace (name typed, next tab clicked at once);
+* the same with the mobile typed on the customer's first tab;
 * a class check-in paid with the card's class hours, entered by a
   consultant from 早教中心 → 上课签到 (sao's selection widgets posted "cash"
   until config/sao/custom.js);
+* 写跟进 on the customer's form: the rep writes a follow-up with the next
+  callback date in three actions; it reminds him;
+* the front desk sells a picture book at the point of sale (前台销售) and
+  takes the payment from the member card;
 * the write-only secrets: the SMS and PBX administrators type a gateway's
   password and callback secret, a PBX server's AMI secret, and see them set;
   no answer the web client receives holds one.
@@ -56,6 +61,10 @@ def make_browser(width=1280, height=900):
             '--disable-sync', f'--user-data-dir={profile}',
             f'--window-size={width},{height}', '--lang=zh-CN']:
         options.add_argument(flag)
+    # a Chinese user's browser: sao takes its language before login (it
+    # opens the login actions' tabs before switching to the user's)
+    options.add_experimental_option(
+        'prefs', {'intl.accept_languages': 'zh-CN,zh'})
     driver = webdriver.Chrome(
         service=Service(CHROMEDRIVER), options=options)
     driver.crm_profile = profile
@@ -105,6 +114,7 @@ class RPC:
         self.url = f'{url}{DB}/rpc/'
         user_id, session = self.call(
             'common.db.login', [login_, {'password': password}, 'zh_CN'])[:2]
+        self.user_id = user_id
         token = base64.b64encode(
             f'{login_}:{user_id}:{session}'.encode()).decode()
         self.headers = {'Authorization': f'Session {token}'}
@@ -129,7 +139,7 @@ class RPC:
 
 def active(driver):
     from selenium.webdriver.common.by import By
-    return driver.find_element(By.CSS_SELECTOR, '#tabs .tab-pane.active')
+    return driver.find_element(By.CSS_SELECTOR, '#tabcontent > .tab-pane.active')
 
 
 def settled(driver, wait):
@@ -160,6 +170,15 @@ def open_record(driver, wait, model, record_id, name):
     wait.until(lambda d: name in [
             i.get_attribute('value')
             for i in active(d).find_elements(By.CSS_SELECTOR, '.form input')])
+
+
+def shown(driver):
+    "The texts and the input values of the active tab, as the user sees them"
+    return driver.execute_script(
+        'var tab = document.querySelector("#tabcontent > .tab-pane.active");'
+        'var values = Array.from(tab.querySelectorAll("input, textarea"))'
+        '.map(function(i) { return i.value; });'
+        'return tab.innerText + "\\n" + values.join("\\n");')
 
 
 def form_button(driver, label):
@@ -245,6 +264,17 @@ def typed(driver, element_of, text, leave=True):
                 StaleElementReferenceException):
             return False
     WebDriverWait(driver, 30).until(type_)
+
+
+def typed_number(driver, container, name, text):
+    """Type a number into the numeric field name of container: sao shows a
+    text input that gives way to a number input once focused"""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    [i for i in container.find_elements(
+            By.CSS_SELECTOR, f'input[name="{name}"]')
+        if i.is_displayed()][0].send_keys(text)
+    driver.switch_to.active_element.send_keys(Keys.TAB)
 
 
 def dialog(driver, wait):
@@ -397,7 +427,7 @@ def test_administrator_sets_write_only_secrets(
                     By.CSS_SELECTOR, f'input[name="{field}"]'), value)
         driver.save_screenshot(str(ARTIFACTS / f'browser_secrets_{user}.png'))
         click(driver, driver.find_element(By.CSS_SELECTOR,
-                '#tabs .tab-pane.active button#save'))
+                '#tabcontent > .tab-pane.active button#save'))
         wait.until(lambda d: list(stored(
                     demo_url, table, record, columns)) == new)
         # the form is read again: the inputs are empty, the boxes say "set"
@@ -432,12 +462,15 @@ def pick(driver, wait, text):
     "Choose the row showing text in the search dialog sao opened"
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    search = dialog(driver, wait)
-    row = wait.until(lambda d: search.find_element(By.XPATH,
-            f'.//tbody/tr[.//*[normalize-space(text())="{text}"]]'))
+    # the search dialog may open a moment after the field is left
+    row = wait.until(lambda d: d.find_elements(By.XPATH,
+            '//div[contains(@class, "modal-dialog")]//tbody/tr'
+            f'[.//*[normalize-space(text())="{text}"]]'))[-1]
+    opened = len(driver.find_elements(By.CSS_SELECTOR, '.modal-dialog'))
     ActionChains(driver).double_click(row).perform()
-    wait.until(lambda d: not d.find_elements(
-            By.CSS_SELECTOR, '.modal-dialog'))
+    # the search dialog closes (a wizard's dialog under it stays)
+    wait.until(lambda d: len(d.find_elements(
+                By.CSS_SELECTOR, '.modal-dialog')) < opened)
 
 
 def new_record(driver, wait, path):
@@ -540,6 +573,46 @@ def test_rep_creates_customer_with_phone(demo_url):
         close_browser(driver)
 
 
+def test_rep_types_mobile_on_first_tab(demo_url):
+    """电话销售 → 客户 → 新建: name and mobile typed on the first tab, saved
+    (no trip to the contact mechanisms); the number is stored normalised
+    and shown masked to the rep, whose form has no accounting, stock or
+    commission page (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    admin = RPC(demo_url, 'admin', password_of('admin'))
+    name = '首页手机新客户'
+    driver = make_browser()
+    try:
+        wait = login(driver, demo_url, 'rep1', password_of('rep1'))
+        new_record(driver, wait, ['电话销售', '客户'])
+        fill(driver, 'name', name)
+        fill(driver, 'mobile', '139 1234 5679')
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        party = wait.until(lambda d: admin.model('party.party', 'search',
+                [('name', '=', name)]))
+        numbers = admin.model('party.contact_mechanism', 'search_read',
+            [('party', 'in', party)], 0, None, None,
+            ['type', 'value_compact'])
+        assert [(n['type'], n['value_compact']) for n in numbers] == [
+            ('mobile', '+8613912345679')]
+        wait.until(lambda d: '139****5679' in shown(d))
+        # the other modules' pages of the customer form are for their users
+        pages = {a.text for a in active(driver).find_elements(
+                By.CSS_SELECTOR, '.nav-tabs a') if a.is_displayed()}
+        assert {'电话销售', '基本情况'} <= pages, pages
+        assert not {'会计', '库存', '提成'} & pages, pages
+        assert not script_errors(driver)
+    except Exception:
+        driver.save_screenshot(
+            str(ARTIFACTS / 'browser_mobile_first_tab_failure.png'))
+        raise
+    finally:
+        close_browser(driver)
+
+
 def test_consultant_checks_in_a_class(demo_url):
     """早教中心 → 上课签到 → 新建: a class paid with the card's class hours
     is checked in; the card has one hour less (#16)"""
@@ -582,6 +655,176 @@ def test_consultant_checks_in_a_class(demo_url):
         assert not script_errors(driver)
     except Exception:
         driver.save_screenshot(str(ARTIFACTS / 'browser_checkin_failure.png'))
+        raise
+    finally:
+        close_browser(driver)
+
+
+def test_rep_writes_followup_from_customer(demo_url):
+    """写跟进 on the customer's form: the rep presses it, types what was
+    said and the next callback date, saves (three actions, typing aside);
+    the follow-up is the customer's, his, and reminds him (#16)"""
+    import datetime as dt
+
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    rep1 = RPC(demo_url, 'rep1', password_of('rep1'))
+    party, = rep1.model('party.party', 'search_read', [
+            ('crm_owner', '=', rep1.context['employee']),
+            ('crm_ownership', '=', 'personal')], 0, 1, [('id', 'ASC')],
+        ['name'])
+    content = '浏览器写跟进：客户下周来店试听'
+    callback = dt.date.today() + dt.timedelta(days=7)
+    driver = make_browser()
+    try:
+        wait = login(driver, demo_url, 'rep1', password_of('rep1'))
+        open_record(driver, wait, 'party.party', party['id'], party['name'])
+        click(driver, wait.until(lambda d: form_button(d, '写跟进')))
+        # a new follow-up, in a tab of its own, of this customer
+        wait.until(lambda d: party['name'] in shown(d))
+        typed(driver, lambda d: active(d).find_element(
+                By.CSS_SELECTOR, 'textarea[name="content"]'), content)
+        fill(driver, 'next_callback', callback.strftime('%Y-%m-%d'))
+        # the callback date reminds its writer
+        wait.until(lambda d: active(d).find_element(By.CSS_SELECTOR,
+                'input[name="reminder_user"]').get_attribute('value'))
+        driver.save_screenshot(str(ARTIFACTS / 'browser_write_followup.png'))
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        followup = wait.until(lambda d: rep1.model('crm.followup',
+                'search_read', [('content', '=', content)], 0, None, None,
+                ['party', 'employee', 'next_callback', 'reminder_user',
+                    'reminder_state']))
+        followup, = followup
+        assert (followup['party'], followup['employee'],
+            followup['reminder_user'], followup['reminder_state']) == (
+            party['id'], rep1.context['employee'], rep1.user_id, 'open')
+        assert (followup['next_callback']['year'],
+            followup['next_callback']['month'],
+            followup['next_callback']['day']) == (
+            callback.year, callback.month, callback.day)
+        customer, = rep1.model('party.party', 'read', [party['id']],
+            ['crm_next_callback'])
+        assert customer['crm_next_callback'] == followup['next_callback']
+        assert not script_errors(driver)
+    except Exception:
+        driver.save_screenshot(
+            str(ARTIFACTS / 'browser_write_followup_failure.png'))
+        raise
+    finally:
+        close_browser(driver)
+
+
+def test_front_desk_sells_from_member_card(demo_url):
+    """The early-education centre's front desk (the store manager) sells a
+    picture book at the point of sale and takes the payment from the member
+    card: the sale is done, the card's cash wallet is debited once (#16)"""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from demo.loader import password_of
+    manager = RPC(demo_url, 'manager', password_of('manager'))
+    card = next(c for c in manager.model('member.card', 'search_read', [
+                ('state', '=', 'active'), ('parent', '=', None)], 0, None,
+            [('id', 'ASC')], ['number', 'cash_balance'])
+        if c['cash_balance']
+        and float(c['cash_balance']['decimal']) >= 100)
+    before = float(card['cash_balance']['decimal'])
+    sales = set(manager.model('sale.point.sale', 'search', [], 0, None, None))
+    driver = make_browser()
+    try:
+        wait = login(driver, demo_url, 'manager', password_of('manager'))
+        new_record(driver, wait, ['销售', '前台销售'])
+        # the centre's one point of sale is proposed
+        wait.until(lambda d: active(d).find_element(By.CSS_SELECTOR,
+                'input[name="point"]').get_attribute('value') == '前台')
+        lines = wait.until(lambda d: active(d).find_element(By.XPATH,
+                './/div[contains(@class, "form-one2many")]'))
+        click(driver, wait.until(lambda d: lines.find_element(
+                    By.CSS_SELECTOR, 'button[title="新建"]')))
+        # the line's dialog: the product (chosen in its search dialog),
+        # the quantity, 添加
+        line = dialog(driver, wait)
+        typed(driver, lambda d: line.find_element(
+                By.CSS_SELECTOR, 'input[name="product"]'), '绘本')
+        pick(driver, wait, '绘本')
+        typed_number(driver, line, 'quantity', '1')
+        wait.until(lambda d: '68.00' in line.find_element(
+                By.CSS_SELECTOR, 'input[name="amount"]').get_attribute(
+                'value'))
+        click(driver, line.find_element(
+                By.XPATH, './/button[normalize-space()="添加"]'))
+        wait.until(lambda d: not d.find_elements(
+                By.CSS_SELECTOR, '.modal-dialog'))
+        wait.until(lambda d: '68.00' in lines.text)
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        sale_id = wait.until(lambda d: set(manager.model(
+                    'sale.point.sale', 'search', [], 0, None, None)) - sales)
+        sale_id, = sale_id
+        click(driver, wait.until(lambda d: form_button(d, '付款')))
+        pay = dialog(driver, wait)
+        Select(wait.until(lambda d: pay.find_element(
+                    By.CSS_SELECTOR, 'select[name="method"]'))
+            ).select_by_visible_text('会员卡')
+        typed(driver, lambda d: [i for i in pay.find_elements(
+                    By.CSS_SELECTOR, 'input[name="member_card"]')
+                if i.is_displayed()][0], card['number'])
+        pick(driver, wait, card['number'])
+        driver.save_screenshot(str(ARTIFACTS / 'browser_pos_card.png'))
+        click(driver, pay.find_element(
+                By.XPATH, './/button[normalize-space()="确定"]'))
+        wait.until(lambda d: manager.model('sale.point.sale', 'read',
+                [sale_id], ['state'])[0]['state'] == 'done')
+        sale, = manager.model('sale.point.sale', 'read', [sale_id],
+            ['total', 'payments'])
+        payment, = manager.model('sale.point.payment', 'read',
+            sale['payments'], ['member_card', 'card_move', 'amount'])
+        assert payment['member_card'] == card['id'] and payment['card_move']
+        after, = manager.model('member.card', 'read', [card['id']],
+            ['cash_balance'])
+        assert float(after['cash_balance']['decimal']) == (
+            before - float(sale['total']['decimal']))
+        assert not script_errors(driver)
+    except Exception:
+        driver.save_screenshot(str(ARTIFACTS / 'browser_pos_failure.png'))
+        raise
+    finally:
+        close_browser(driver)
+
+
+@pytest.mark.parametrize('user, path, panes, charts', [
+        ('rep1', ['电话销售', '我的工作台'],
+            ['销售主线', '我的工作提醒', '今日预约与到访'], 0),
+        ('sup1', ['电话销售', '团队工作台'],
+            ['销售主线', '客户阶段漏斗', '每日跟进', '销售代表业绩'], 3),
+        ])
+def test_workbench_of_each_role(demo_url, user, path, panes, charts):
+    """工作台: a rep's figures, reminders and appointments; his supervisor's
+    figures and charts (funnel, follow-ups per day, performance per rep),
+    drawn from the demo data the role may see (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    driver = make_browser(1366, 900)
+    try:
+        wait = login(driver, demo_url, user, password_of(user))
+        open_menu(driver, wait, path)
+        board = active(driver)
+        wait.until(lambda d: all(p in board.text for p in panes))
+        # the charts are drawn (billboard.js: one svg per chart with bars)
+        wait.until(lambda d: len([s for s in board.find_elements(
+                        By.CSS_SELECTOR, 'svg')
+                    if s.find_elements(By.CSS_SELECTOR,
+                        'path.bb-bar, .bb-bars path')]) >= charts)
+        # the day's figures have a row per stage
+        wait.until(lambda d: '储备' in board.text)
+        driver.save_screenshot(str(ARTIFACTS / f'browser_board_{user}.png'))
+        assert not script_errors(driver)
+    except Exception:
+        driver.save_screenshot(
+            str(ARTIFACTS / f'browser_board_{user}_failure.png'))
         raise
     finally:
         close_browser(driver)
