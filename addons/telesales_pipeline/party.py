@@ -625,12 +625,18 @@ class Party(TextCheckMixin, metaclass=PoolMeta):
             if party.crm_ownership != 'shared' or not party.crm_stage:
                 raise cls._crm_taken_error(party)
         quota = Configuration.get_user_claim_quota()
-        cls._crm_count_claims(employee, len(parties), quota)
+        claimed = cls._crm_count_claims(employee, len(parties), quota)
         with Transaction().set_context(_crm_action='claim'):
             cls.write(parties, {
                     'crm_ownership': 'personal',
                     'crm_owner': employee.id,
                     })
+        # the confirmation: the pool's row disappears from the user's list
+        cls.notify_user(parties, 'tryton-ok', gettext(
+                'telesales_pipeline.msg_claimed',
+                customers=', '.join(p.rec_name for p in parties[:3])
+                + ('…' if len(parties) > 3 else ''),
+                count=len(parties), remaining=max(quota - claimed, 0)))
 
     @classmethod
     def _crm_taken_error(cls, party):
@@ -649,7 +655,8 @@ class Party(TextCheckMixin, metaclass=PoolMeta):
 
     @classmethod
     def _crm_count_claims(cls, employee, count, quota):
-        "Add count to the employee's claims of the day or raise"
+        """Add count to the employee's claims of the day or raise; return
+        the day's claims"""
         pool = Pool()
         Employee = pool.get('company.employee')
         Date = pool.get('ir.date')
@@ -670,6 +677,7 @@ class Party(TextCheckMixin, metaclass=PoolMeta):
                 [table.crm_claim_date, table.crm_claim_count],
                 [today, claimed + count],
                 where=table.id == employee.id))
+        return claimed + count
 
     @classmethod
     def _crm_check_owner_or_supervisor(cls, party, message):
