@@ -98,6 +98,15 @@ def _load_lists(config):
     return levels, sources, industries
 
 
+# (days ago, content) of the earlier follow-ups of a customer
+HISTORY = [
+    (85, '首次电话联系，介绍公司产品'),
+    (62, '发送产品资料，客户表示会内部讨论'),
+    (41, '回访：客户关注售后服务'),
+    (19, '微信沟通报价细节'),
+    ]
+
+
 def _load_customers(demo, lists):
     from proteus import Model
     config = demo.config
@@ -126,11 +135,20 @@ def _load_customers(demo, lists):
         party.crm_source = sources[i % len(sources)]
         party.crm_industry = industries[i % len(industries)]
         party.crm_status = statuses[i % len(statuses)]
-        party.contact_mechanisms.new(type='mobile', value=number)
+        # a landline (area code first) is a phone, not a mobile
+        party.contact_mechanisms.new(
+            type='phone' if number.startswith('0') else 'mobile',
+            value=number)
         party.save()
         if owner and marker != 'uncontacted':
             employee = Employee(demo.employees[owner].id)
             user = User(demo.users[owner].id)
+            # three months of earlier contacts, for the analyses' charts
+            for days, content in HISTORY[:1 + i % len(HISTORY)]:
+                Followup(party=party, employee=employee,
+                    date=dt.datetime.now() - dt.timedelta(days=days + i),
+                    method=wechat if days % 2 else phone,
+                    content=content).save()
             # callbacks today and tomorrow make the dashboard light up
             callback = today + dt.timedelta(days=i % 2)
             followup = Followup(party=party, employee=employee,
