@@ -60,8 +60,10 @@ build_sao() {
             --prefix . "tryton-sao@$SAO_VERSION" >/dev/null)
     fi
     [ -e "$SAO_DIR/node_modules" ] || ln -s .. "$SAO_DIR/node_modules"
-    # the suite's additions to the web client, loaded by sao's index.html
+    # the suite's additions to the web client and its style, loaded by
+    # sao's index.html
     cp "$ROOT/config/sao/custom.js" "$SAO_DIR/custom.js"
+    cp "$ROOT/config/sao/custom.css" "$SAO_DIR/custom.css"
 }
 
 build() {

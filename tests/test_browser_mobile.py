@@ -202,3 +202,35 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
         raise
     finally:
         close_browser(driver)
+
+
+def test_reminders_compact_on_phone(demo_url):
+    """On a phone a reminder takes a line or two (date, customer, method,
+    what was said, next callback), not a screen (config/sao/custom.css);
+    nothing scrolls sideways (#16)"""
+    import time
+
+    from demo.loader import password_of
+    driver = mobile_browser()
+    try:
+        mobile_login(driver, demo_url, 'rep1', password_of('rep1'))
+        # the rows are drawn once the list is loaded
+        for _ in range(60):
+            rows = driver.execute_script(
+                'var tab = document.querySelector('
+                '"#tabcontent > .tab-pane.active");'
+                'var s = tab.querySelector(".treeview");'
+                'return [s.scrollWidth, s.clientWidth,'
+                ' Array.from(s.querySelectorAll("tbody > tr"))'
+                '.filter(function(r) { return r.offsetHeight; })'
+                '.map(function(r) { return [r.offsetHeight, r.innerText]; })];')
+            if rows[2] and all(text.strip() for _, text in rows[2]):
+                break
+            time.sleep(0.5)
+        width, visible, records = rows
+        driver.save_screenshot(str(ARTIFACTS / 'mobile_reminders.png'))
+        assert records and width <= visible, rows
+        # a line of text is about 20 pixels: at most three lines a record
+        assert all(height <= 80 for height, _ in records), records
+    finally:
+        close_browser(driver)
