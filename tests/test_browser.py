@@ -14,6 +14,7 @@
   until config/sao/custom.js);
 * 写跟进 on the customer's form: the rep writes a follow-up with the next
   callback date in three actions; it reminds him;
+* the supervisor approves the VIP customer a rep of his team entered;
 * the front desk sells a picture book at the point of sale (前台销售) and
   takes the payment from the member card;
 * the write-only secrets: the SMS and PBX administrators type a gateway's
@@ -856,6 +857,45 @@ def test_daily_lists_fit_a_desktop_screen(demo_url):
         assert not script_errors(driver)
     except Exception:
         driver.save_screenshot(str(ARTIFACTS / 'browser_lists_failure.png'))
+        raise
+    finally:
+        close_browser(driver)
+
+
+def test_supervisor_approves_vip(demo_url):
+    """电话销售 → VIP 审批: the supervisor opens the VIP customer a rep of his
+    team entered and presses 批准 VIP; the customer is VIP, the decision is
+    in its follow-ups (#16)"""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    sup1 = RPC(demo_url, 'sup1', password_of('sup1'))
+    pending = sup1.model('party.party', 'search_read',
+        [('crm_vip_state', '=', 'pending')], 0, None, [('id', 'ASC')],
+        ['name'])
+    assert pending, 'no VIP customer waits for sup1'
+    party = pending[0]
+    driver = make_browser()
+    try:
+        wait = login(driver, demo_url, 'sup1', password_of('sup1'))
+        open_menu(driver, wait, ['电话销售', 'VIP 审批'])
+        # the name's cell (the owner's cell is a link to the employee)
+        cell = wait.until(lambda d: active(d).find_element(By.XPATH,
+                './/tbody/tr/td[.//*[normalize-space(text())='
+                f'"{party["name"]}"]]'))
+        ActionChains(driver).double_click(cell).perform()
+        wait.until(lambda d: party['name'] in shown(d))
+        click(driver, wait.until(lambda d: form_button(d, '批准 VIP')))
+        wait.until(lambda d: sup1.model('party.party', 'read', [party['id']],
+                ['crm_vip_state'])[0]['crm_vip_state'] == 'approved')
+        record, = sup1.model('party.party', 'read', [party['id']],
+            ['crm_vip_active', 'crm_followups'])
+        assert record['crm_vip_active']
+        driver.save_screenshot(str(ARTIFACTS / 'browser_vip_approved.png'))
+        assert not script_errors(driver)
+    except Exception:
+        driver.save_screenshot(str(ARTIFACTS / 'browser_vip_failure.png'))
         raise
     finally:
         close_browser(driver)
