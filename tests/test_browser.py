@@ -17,6 +17,8 @@
 * the supervisor approves the VIP customer a rep of his team entered;
 * the front desk sells a picture book at the point of sale (前台销售) and
   takes the payment from the member card;
+* each role's workbench (工作台) with its figures and charts;
+* a rep's daily lists fit a 1366-pixel screen without sideways scrolling;
 * the write-only secrets: the SMS and PBX administrators type a gateway's
   password and callback secret, a PBX server's AMI secret, and see them set;
   no answer the web client receives holds one.
