@@ -31,6 +31,7 @@ import json
 import shutil
 import tempfile
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 
@@ -72,6 +73,20 @@ def make_browser(width=1280, height=900):
         service=Service(CHROMEDRIVER), options=options)
     driver.crm_profile = profile
     return driver
+
+
+@contextmanager
+def browsing(failure, width=1280, height=900):
+    """A browser for one test; on failure, a screenshot of its page is kept
+    in test-artifacts/ as failure"""
+    driver = make_browser(width, height)
+    try:
+        yield driver
+    except Exception:
+        driver.save_screenshot(str(ARTIFACTS / failure))
+        raise
+    finally:
+        close_browser(driver)
 
 
 def close_browser(driver):
@@ -198,8 +213,7 @@ def click(driver, element):
 def test_rep_sees_module_menus_in_chinese(demo_url):
     from selenium.webdriver.common.by import By
     from demo.loader import password_of
-    driver = make_browser()
-    try:
+    with browsing('browser_rep_failure.png') as driver:
         wait = login(driver, demo_url, 'rep1', password_of('rep1'))
         menu = (By.CSS_SELECTOR, '#menu')
         wait.until(lambda d: all(
@@ -210,11 +224,6 @@ def test_rep_sees_module_menus_in_chinese(demo_url):
         missing = [label for label in MODULE_MENUS if label not in text]
         assert not missing, f'menus not shown: {missing}; menu text: {text}'
         assert not script_errors(driver)
-    except Exception:
-        driver.save_screenshot(str(ARTIFACTS / 'browser_rep_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 TRACE_RPC = '''
@@ -414,8 +423,7 @@ def test_administrator_sets_write_only_secrets(
     # the demo gateway has a callback secret but no password
     before = [s for s in stored(demo_url, table, record, columns) if s]
     new = [f'{column}-typed-in-browser-s3cret' for column in columns]
-    driver = make_browser()
-    try:
+    with browsing(f'browser_secrets_{user}_failure.png') as driver:
         wait = login(driver, demo_url, user, password_of(user))
         trace_rpc(driver)
         open_record(driver, wait, model, record, name)
@@ -454,11 +462,6 @@ def test_administrator_sets_write_only_secrets(
                 for secret in [*before, *new, *after])]
         assert not leaked, leaked
         assert not script_errors(driver)
-    except Exception:
-        driver.save_screenshot(str(ARTIFACTS / f'browser_secrets_{user}_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 def pick(driver, wait, text):
@@ -527,8 +530,7 @@ def test_rep_creates_customer_with_phone(demo_url):
     admin = RPC(demo_url, 'admin', password_of('admin'))
     rep1 = RPC(demo_url, 'rep1', password_of('rep1'))
     name = '浏览器新客户'
-    driver = make_browser()
-    try:
+    with browsing('browser_new_customer_failure.png') as driver:
         wait = login(driver, demo_url, 'rep1', password_of('rep1'))
         new_record(driver, wait, ['电话销售', '客户'])
         # the user clicks the next tab right after typing the name: the
@@ -571,12 +573,6 @@ def test_rep_creates_customer_with_phone(demo_url):
                 for i in mechanisms.find_elements(By.CSS_SELECTOR, 'input')
                 ] or '139****5678' in mechanisms.text)
         assert not script_errors(driver)
-    except Exception:
-        driver.save_screenshot(
-            str(ARTIFACTS / 'browser_new_customer_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 def test_rep_types_mobile_on_first_tab(demo_url):
@@ -589,8 +585,7 @@ def test_rep_types_mobile_on_first_tab(demo_url):
     from demo.loader import password_of
     admin = RPC(demo_url, 'admin', password_of('admin'))
     name = '首页手机新客户'
-    driver = make_browser()
-    try:
+    with browsing('browser_mobile_first_tab_failure.png') as driver:
         wait = login(driver, demo_url, 'rep1', password_of('rep1'))
         new_record(driver, wait, ['电话销售', '客户'])
         fill(driver, 'name', name)
@@ -611,12 +606,6 @@ def test_rep_types_mobile_on_first_tab(demo_url):
         assert {'电话销售', '基本情况'} <= pages, pages
         assert not {'会计', '库存', '提成'} & pages, pages
         assert not script_errors(driver)
-    except Exception:
-        driver.save_screenshot(
-            str(ARTIFACTS / 'browser_mobile_first_tab_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 def test_consultant_checks_in_a_class(demo_url):
@@ -633,8 +622,7 @@ def test_consultant_checks_in_a_class(demo_url):
         and float(c['hours_balance']['decimal']) >= 1)
     before = float(card['hours_balance']['decimal'])
     course = '亲子律动课（浏览器）'
-    driver = make_browser()
-    try:
+    with browsing('browser_checkin_failure.png') as driver:
         wait = login(driver, demo_url, 'rep1', password_of('rep1'))
         new_record(driver, wait, ['早教中心', '上课签到'])
         fill(driver, 'card', card['number'])
@@ -659,11 +647,6 @@ def test_consultant_checks_in_a_class(demo_url):
             ['hours_balance'])
         assert float(after['hours_balance']['decimal']) == before - 1
         assert not script_errors(driver)
-    except Exception:
-        driver.save_screenshot(str(ARTIFACTS / 'browser_checkin_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 def test_rep_writes_followup_from_customer(demo_url):
@@ -682,8 +665,7 @@ def test_rep_writes_followup_from_customer(demo_url):
         ['name'])
     content = '浏览器写跟进：客户下周来店试听'
     callback = dt.date.today() + dt.timedelta(days=7)
-    driver = make_browser()
-    try:
+    with browsing('browser_write_followup_failure.png') as driver:
         wait = login(driver, demo_url, 'rep1', password_of('rep1'))
         open_record(driver, wait, 'party.party', party['id'], party['name'])
         click(driver, wait.until(lambda d: form_button(d, '写跟进')))
@@ -714,12 +696,6 @@ def test_rep_writes_followup_from_customer(demo_url):
             ['crm_next_callback'])
         assert customer['crm_next_callback'] == followup['next_callback']
         assert not script_errors(driver)
-    except Exception:
-        driver.save_screenshot(
-            str(ARTIFACTS / 'browser_write_followup_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 def test_front_desk_sells_from_member_card(demo_url):
@@ -738,8 +714,7 @@ def test_front_desk_sells_from_member_card(demo_url):
         and float(c['cash_balance']['decimal']) >= 100)
     before = float(card['cash_balance']['decimal'])
     sales = set(manager.model('sale.point.sale', 'search', [], 0, None, None))
-    driver = make_browser()
-    try:
+    with browsing('browser_pos_failure.png') as driver:
         wait = login(driver, demo_url, 'manager', password_of('manager'))
         new_record(driver, wait, ['销售', '前台销售'])
         # the centre's one point of sale is proposed
@@ -793,11 +768,6 @@ def test_front_desk_sells_from_member_card(demo_url):
         assert float(after['cash_balance']['decimal']) == (
             before - float(sale['total']['decimal']))
         assert not script_errors(driver)
-    except Exception:
-        driver.save_screenshot(str(ARTIFACTS / 'browser_pos_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 @pytest.mark.parametrize('user, path, panes, charts', [
@@ -813,8 +783,7 @@ def test_workbench_of_each_role(demo_url, user, path, panes, charts):
     from selenium.webdriver.common.by import By
 
     from demo.loader import password_of
-    driver = make_browser(1366, 900)
-    try:
+    with browsing(f'browser_board_{user}_failure.png', 1366, 900) as driver:
         wait = login(driver, demo_url, user, password_of(user))
         open_menu(driver, wait, path)
         board = active(driver)
@@ -828,12 +797,6 @@ def test_workbench_of_each_role(demo_url, user, path, panes, charts):
         wait.until(lambda d: '储备' in board.text)
         driver.save_screenshot(str(ARTIFACTS / f'browser_board_{user}.png'))
         assert not script_errors(driver)
-    except Exception:
-        driver.save_screenshot(
-            str(ARTIFACTS / f'browser_board_{user}_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 def test_daily_lists_fit_a_desktop_screen(demo_url):
@@ -841,8 +804,7 @@ def test_daily_lists_fit_a_desktop_screen(demo_url):
     horizontal scrolling (#16); the other columns stay a click away in the
     list's column chooser"""
     from demo.loader import password_of
-    driver = make_browser(1366, 900)
-    try:
+    with browsing('browser_lists_failure.png', 1366, 900) as driver:
         wait = login(driver, demo_url, 'rep1', password_of('rep1'))
         settled(driver, wait)
         for path in [['电话销售', '客户'], ['电话销售', '跟进记录'],
@@ -857,11 +819,6 @@ def test_daily_lists_fit_a_desktop_screen(demo_url):
                 'return [s.scrollWidth, s.clientWidth];')
             assert width <= visible, (path, width, visible)
         assert not script_errors(driver)
-    except Exception:
-        driver.save_screenshot(str(ARTIFACTS / 'browser_lists_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 def test_supervisor_approves_vip(demo_url):
@@ -878,8 +835,7 @@ def test_supervisor_approves_vip(demo_url):
         ['name'])
     assert pending, 'no VIP customer waits for sup1'
     party = pending[0]
-    driver = make_browser()
-    try:
+    with browsing('browser_vip_failure.png') as driver:
         wait = login(driver, demo_url, 'sup1', password_of('sup1'))
         open_menu(driver, wait, ['电话销售', 'VIP 审批'])
         # the name's cell (the owner's cell is a link to the employee)
@@ -896,8 +852,3 @@ def test_supervisor_approves_vip(demo_url):
         assert record['crm_vip_active']
         driver.save_screenshot(str(ARTIFACTS / 'browser_vip_approved.png'))
         assert not script_errors(driver)
-    except Exception:
-        driver.save_screenshot(str(ARTIFACTS / 'browser_vip_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
