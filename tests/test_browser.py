@@ -479,6 +479,17 @@ def pick(driver, wait, text):
                 By.CSS_SELECTOR, '.modal-dialog')) < opened)
 
 
+def list_tab(driver, wait, name):
+    "Show the tab name of the active list (its label is followed by a count)"
+    from selenium.webdriver.common.by import By
+    tab = (f'.//ul[contains(@class, "nav-tabs")]/li[a[starts-with('
+        f'normalize-space(), "{name}")]]')
+    click(driver, wait.until(lambda d: active(d).find_element(
+                By.XPATH, tab + '/a')))
+    wait.until(lambda d: 'active' in active(d).find_element(
+            By.XPATH, tab).get_attribute('class'))
+
+
 def new_record(driver, wait, path):
     "Open the menu entry of path and press its 新建 (new) button"
     from selenium.webdriver.common.by import By
@@ -801,23 +812,35 @@ def test_workbench_of_each_role(demo_url, user, path, panes, charts):
 
 def test_daily_lists_fit_a_desktop_screen(demo_url):
     """At 1366×900 a rep's daily lists show their default columns without
-    horizontal scrolling (#16); the other columns stay a click away in the
-    list's column chooser"""
+    horizontal scrolling (#16), the customers' in each of its tabs (the
+    pool's shows the owner and the 占有 button); the other columns stay a
+    click away in the list's column chooser"""
+    from selenium.webdriver.common.by import By
+
     from demo.loader import password_of
+
+    def fits(d):
+        return d.execute_script(
+            'var s = document.querySelector('
+            '"#tabcontent > .tab-pane.active .treeview");'
+            'return s && [s.scrollWidth, s.clientWidth];')
     with browsing('browser_lists_failure.png', 1366, 900) as driver:
         wait = login(driver, demo_url, 'rep1', password_of('rep1'))
         settled(driver, wait)
-        for path in [['电话销售', '客户'], ['电话销售', '跟进记录'],
-                ['电话销售', '预约与到访'], ['电话销售', '外呼任务']]:
+        for path, tabs in [(['电话销售', '客户'], ['共享池', '全部']),
+                (['电话销售', '跟进记录'], []),
+                (['电话销售', '预约与到访'], []),
+                (['电话销售', '外呼任务'], [])]:
             open_menu(driver, wait, path)
-            wait.until(lambda d: d.execute_script(
-                    'return document.querySelector('
-                    '"#tabcontent > .tab-pane.active .treeview")'))
-            width, visible = driver.execute_script(
-                'var s = document.querySelector('
-                '"#tabcontent > .tab-pane.active .treeview");'
-                'return [s.scrollWidth, s.clientWidth];')
+            width, visible = wait.until(fits)
             assert width <= visible, (path, width, visible)
+            for tab in tabs:
+                list_tab(driver, wait, tab)
+                # the tab's columns are drawn (the owner's, in the pool)
+                wait.until(lambda d: '负责人' in active(d).find_element(
+                        By.CSS_SELECTOR, '.treeview thead').text)
+                width, visible = wait.until(fits)
+                assert width <= visible, (path, tab, width, visible)
         assert not script_errors(driver)
 
 
@@ -852,3 +875,87 @@ def test_supervisor_approves_vip(demo_url):
         assert record['crm_vip_active']
         driver.save_screenshot(str(ARTIFACTS / 'browser_vip_approved.png'))
         assert not script_errors(driver)
+
+
+def notice(driver, wait, text):
+    "The message bar of the active tab shows text"
+    from selenium.webdriver.common.by import By
+    return wait.until(lambda d: [a.text for a in active(d).find_elements(
+                By.CSS_SELECTOR, '.infobar .alert') if text in a.text])
+
+
+def error_dialog(driver, wait):
+    "The text of sao's error dialog, closed once read"
+    from selenium.webdriver.common.by import By
+    window = dialog(driver, wait)
+    text = window.text
+    click(driver, window.find_element(
+            By.XPATH, './/button[normalize-space()="确定"]'))
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, '.modal-dialog'))
+    return text
+
+
+def test_rep_claims_and_releases_pool_customers(demo_url):
+    """电话销售 → 客户 → 共享池: the rep claims a customer with the row's
+    占有 button (one click) and reads the result in the tab's message bar;
+    a claim over his daily quota is refused with the numbers; he releases
+    the customer from its form (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    admin = RPC(demo_url, 'admin', password_of('admin'))
+    rep4 = RPC(demo_url, 'rep4', password_of('rep4'))
+    me = rep4.context['employee']
+    first, second = rep4.model('party.party', 'search_read',
+        [('crm_ownership', '=', 'shared')], 0, 2, [('id', 'ASC')], ['name'])
+    claimed, = admin.model('company.employee', 'read', [me],
+        ['crm_claim_count', 'crm_claim_date'])
+    # one claim left today
+    today = admin.model('ir.date', 'today')
+    quota = 1 + (claimed['crm_claim_count'] or 0
+        if claimed['crm_claim_date'] == today else 0)
+    configuration, = admin.model('crm.configuration', 'read', [1],
+        ['claim_quota'])
+    admin.model('crm.configuration', 'write', [1], {'claim_quota': quota})
+
+    def party_of(party):
+        return rep4.model('party.party', 'read', [party['id']],
+            ['crm_ownership', 'crm_owner'])[0]
+
+    def row_button(driver, wait, party):
+        return wait.until(lambda d: active(d).find_element(By.XPATH,
+                './/tbody/tr[.//*[normalize-space(text())='
+                f'"{party["name"]}"]]//button[normalize-space()="占有"]'))
+    try:
+        with browsing('browser_pool_failure.png', 1366, 900) as driver:
+            wait = login(driver, demo_url, 'rep4', password_of('rep4'))
+            open_menu(driver, wait, ['电话销售', '客户'])
+            list_tab(driver, wait, '共享池')
+            click(driver, row_button(driver, wait, first))
+            wait.until(lambda d: party_of(first) == {
+                    'id': first['id'], 'crm_ownership': 'personal',
+                    'crm_owner': me})
+            notice(driver, wait,
+                f'已占有 1 个客户：{first["name"]}。今日还可占有 0 个。')
+            driver.save_screenshot(str(ARTIFACTS / 'browser_pool_claim.png'))
+            # the second claim is over the quota
+            click(driver, row_button(driver, wait, second))
+            text = error_dialog(driver, wait)
+            assert (f'您每天最多可占有 {quota} 个客户；今天已占有 {quota} 个'
+                in text), text
+            assert party_of(second)['crm_ownership'] == 'shared'
+            # released from its form
+            open_record(driver, wait, 'party.party', first['id'],
+                first['name'])
+            click(driver, wait.until(lambda d: form_button(d, '释放')))
+            confirm = dialog(driver, wait)
+            assert '确定将客户释放到共享池吗？' in confirm.text
+            click(driver, confirm.find_element(
+                    By.XPATH, './/button[normalize-space()="确定"]'))
+            wait.until(lambda d: party_of(first) == {
+                    'id': first['id'], 'crm_ownership': 'shared',
+                    'crm_owner': None})
+            assert not script_errors(driver)
+    finally:
+        admin.model('crm.configuration', 'write', [1],
+            {'claim_quota': configuration['claim_quota']})

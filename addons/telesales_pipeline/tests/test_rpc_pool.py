@@ -376,9 +376,9 @@ def test_pool_rules_by_write(clients, demo):
     rep4.button(PARTY, 'crm_claim', [first])
     # the claim is confirmed with what is left of the day's quota (#16)
     notification, = rep4.search_read('res.notification',
-        [('label', 'like', '已领取%')], ['label', 'records'])
+        [('label', 'like', '已占有%')], ['label', 'records'])
     assert ('共享池客户一' in notification['label']
-        and '今日还可领取 0 个' in notification['label']), notification
+        and '今日还可占有 0 个' in notification['label']), notification
     exc = refusal('claim over the quota', rep4.button, PARTY, 'crm_claim',
         [second])
     assert '1' in exc.message
