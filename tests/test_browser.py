@@ -959,3 +959,72 @@ def test_rep_claims_and_releases_pool_customers(demo_url):
     finally:
         admin.model('crm.configuration', 'write', [1],
             {'claim_quota': configuration['claim_quota']})
+
+
+def test_front_desk_recharges_reissues_and_adds_sub_card(demo_url):
+    """早教中心 → 会员卡, as the front desk (store manager): 充值 adds cash to
+    a member's card; a sub-card for a sibling names it as its main card;
+    the card reported lost (挂失) is reissued (补办): the new card holds the
+    balances and the sub-card, the old one is replaced (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    manager = RPC(demo_url, 'manager', password_of('manager'))
+    fields = ['number', 'state', 'cash_balance', 'hours_balance', 'party',
+        'parent', 'sub_cards', 'replaced_by']
+
+    def card_of(card_id):
+        return manager.model('member.card', 'read', [card_id], fields)[0]
+
+    def cash(card):
+        return float(card['cash_balance']['decimal'])
+    # the last card: the other tests take the first ones
+    card = next(c for c in manager.model('member.card', 'search_read', [
+                ('state', '=', 'active'), ('parent', '=', None)], 0, None,
+            [('id', 'DESC')], fields)
+        if c['cash_balance'] and cash(c) > 0)
+    party, = manager.model('party.party', 'read', [card['party']],
+        ['rec_name'])
+    holder = '浏览器二宝'
+    with browsing('browser_card_failure.png') as driver:
+        wait = login(driver, demo_url, 'manager', password_of('manager'))
+        open_record(driver, wait, 'member.card', card['id'], card['number'])
+        # 充值: 500.00 paid by WeChat
+        click(driver, wait.until(lambda d: form_button(d, '充值')))
+        recharge = dialog(driver, wait)
+        typed(driver, lambda d: recharge.find_element(
+                By.CSS_SELECTOR, 'input[name="method"]'), '微信支付')
+        pick(driver, wait, '微信支付')
+        typed_number(driver, recharge, 'amount', '500')
+        driver.save_screenshot(str(ARTIFACTS / 'browser_card_recharge.png'))
+        click(driver, recharge.find_element(
+                By.XPATH, './/button[normalize-space()="充值"]'))
+        wait.until(lambda d: cash(card_of(card['id'])) == cash(card) + 500)
+        # a sub-card of the main card, for a sibling
+        new_record(driver, wait, ['早教中心', '会员卡'])
+        fill(driver, 'party', party['rec_name'])
+        pick(driver, wait, party['rec_name'])
+        fill(driver, 'holder', holder)
+        fill(driver, 'parent', card['number'])
+        pick(driver, wait, card['number'])
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        sub_card, = wait.until(lambda d: manager.model('member.card',
+                'search', [('holder', '=', holder)], 0, None, None))
+        assert card_of(sub_card)['parent'] == card['id']
+        # 挂失, then 补办 with a number of the sequence
+        open_record(driver, wait, 'member.card', card['id'], card['number'])
+        click(driver, wait.until(lambda d: form_button(d, '挂失')))
+        wait.until(lambda d: card_of(card['id'])['state'] == 'lost')
+        click(driver, wait.until(lambda d: form_button(d, '补办')))
+        reissue = dialog(driver, wait)
+        click(driver, reissue.find_element(
+                By.XPATH, './/button[normalize-space()="补办"]'))
+        old = wait.until(lambda d: card_of(card['id'])['replaced_by']
+            and card_of(card['id']))
+        new = card_of(old['replaced_by'])
+        assert old['state'] == 'replaced' and cash(old) == 0
+        assert (new['state'], cash(new), new['party'], new['sub_cards']) == (
+            'active', cash(card) + 500, card['party'], [sub_card])
+        driver.save_screenshot(str(ARTIFACTS / 'browser_card_reissued.png'))
+        assert not script_errors(driver)
