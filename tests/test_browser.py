@@ -36,7 +36,7 @@ from contextlib import contextmanager
 import pytest
 
 from conftest import ROOT
-from tests.demo_server import DB, serve_demo
+from tests.demo_server import DB, free_port, serve_demo
 
 pytestmark = pytest.mark.browser
 
@@ -1027,4 +1027,103 @@ def test_front_desk_recharges_reissues_and_adds_sub_card(demo_url):
         assert (new['state'], cash(new), new['party'], new['sub_cards']) == (
             'active', cash(card) + 500, card['party'], [sub_card])
         driver.save_screenshot(str(ARTIFACTS / 'browser_card_reissued.png'))
+        assert not script_errors(driver)
+
+
+def test_rep_dials_customer(demo_url):
+    """通话 on the customer's form: with the PBX down, the rep reads at once
+    why the call was not placed, in Chinese; with the PBX up (a scripted
+    Asterisk Manager Interface peer), that his extension rings and whom it
+    will call; the PBX received the Originate (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    from pbx_connector.tests.ami_peer import ScriptedPeer
+    admin = RPC(demo_url, 'admin', password_of('admin'))
+    rep1 = RPC(demo_url, 'rep1', password_of('rep1'))
+    party = next(p for p in rep1.model('party.party', 'search_read', [
+                ('crm_owner', '=', rep1.context['employee']),
+                ('crm_ownership', '=', 'personal')], 0, None,
+            [('id', 'DESC')], ['name', 'mobile'])
+        if p['mobile'])
+    server, = admin.model('pbx.server', 'search_read', [], 0, 1, None,
+        ['port'])
+
+    def calls():
+        return rep1.model('pbx.call', 'search_read',
+            [('party', '=', party['id'])], 0, None, [('id', 'ASC')],
+            ['state'])
+    before = len(calls())
+    try:
+        with browsing('browser_dial_failure.png') as driver, \
+                ScriptedPeer(secret='demo-secret') as peer:
+            wait = login(driver, demo_url, 'rep1', password_of('rep1'))
+            open_record(driver, wait, 'party.party', party['id'],
+                party['name'])
+            # no PBX listens on the server's port
+            admin.model('pbx.server', 'write', [server['id']],
+                {'port': free_port()})
+            click(driver, wait.until(lambda d: form_button(d, '通话')))
+            failed, = notice(driver, wait, '呼叫未能发起')
+            assert 'Errno' not in failed and 'refused' not in failed, failed
+            assert [c['state'] for c in calls()[before:]] == ['failed']
+            driver.save_screenshot(str(ARTIFACTS / 'browser_dial_failed.png'))
+            # the PBX is up
+            admin.model('pbx.server', 'write', [server['id']],
+                {'port': peer.port})
+            click(driver, form_button(driver, '通话'))
+            ringing, = notice(driver, wait, '总机正在呼叫您的分机')
+            assert f'请接起分机 8001，随即呼叫 {party["name"]}。' in ringing, (
+                ringing)
+            assert [c['state'] for c in calls()[before:]] == [
+                'failed', 'ringing']
+            originate = [dict(a) for a in peer.actions
+                if dict(a).get('Action') == 'Originate']
+            assert len(originate) == 1, peer.actions
+            driver.save_screenshot(
+                str(ARTIFACTS / 'browser_dial_ringing.png'))
+            assert not script_errors(driver)
+    finally:
+        admin.model('pbx.server', 'write', [server['id']],
+            {'port': server['port']})
+
+
+def test_rep_sends_sms_from_template(demo_url):
+    """发送短信 on the customer's form: the rep picks a template, reads the
+    preview with the customer's name and sends; the message is the
+    customer's, his, with the rendered text, and sent (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    rep1 = RPC(demo_url, 'rep1', password_of('rep1'))
+    party = next(p for p in rep1.model('party.party', 'search_read', [
+                ('crm_owner', '=', rep1.context['employee']),
+                ('crm_ownership', '=', 'personal')], 0, None,
+            [('id', 'ASC')], ['name', 'mobile'])
+        if p['mobile'])
+    text = f'{party["name"]}您好，'
+
+    def messages():
+        return rep1.model('sms.message', 'search_read',
+            [('party', '=', party['id']), ('text', 'like', f'{text}%')],
+            0, None, None, ['state', 'employee', 'text'])
+    with browsing('browser_sms_failure.png') as driver:
+        wait = login(driver, demo_url, 'rep1', password_of('rep1'))
+        open_record(driver, wait, 'party.party', party['id'], party['name'])
+        click(driver, wait.until(lambda d: form_button(d, '发送短信')))
+        send = dialog(driver, wait)
+        typed(driver, lambda d: send.find_element(
+                By.CSS_SELECTOR, 'input[name="template"]'), '周末活动邀请')
+        pick(driver, wait, '周末活动邀请')
+        # the preview is the customer's text
+        wait.until(lambda d: text in send.find_element(
+                By.CSS_SELECTOR, 'textarea[name="preview"]'
+                ).get_attribute('value'))
+        driver.save_screenshot(str(ARTIFACTS / 'browser_sms.png'))
+        click(driver, send.find_element(
+                By.XPATH, './/button[normalize-space()="发送"]'))
+        message, = wait.until(lambda d: messages())
+        assert message['employee'] == rep1.context['employee']
+        assert '本周末举办体验活动' in message['text']
+        wait.until(lambda d: messages()[0]['state'] in {'sent', 'delivered'})
         assert not script_errors(driver)

@@ -455,20 +455,37 @@ class Call(MaskedNumberMixin, ModelSQL, ModelView):
                 cls.on_failed([call])
                 continue
             cls.write([call], {'state': 'ringing'})
+            cls._notify_ringing(call)
 
     @classmethod
     def _notify_failure(cls, call, exc):
         "Tell the employee's users, each in his language, why the call failed"
+        cls._notify(call, 'pbx_connector.msg_dial_failed', 'tryton-warning',
+            exc.message_in)
+
+    @classmethod
+    def _notify_ringing(cls, call):
+        """Tell the employee's users that the PBX rings his extension and
+        whom it calls once it is picked up (the customer, or the number
+        masked)"""
+        callee = call.party.rec_name if call.party else cls.mask(call.number)
+        cls._notify(call, 'pbx_connector.msg_dial_ringing', 'tryton-public',
+            lambda language: gettext('pbx_connector.msg_dial_ringing_detail',
+                language, extension=call.extension.number, callee=callee))
+
+    @classmethod
+    def _notify(cls, call, label, icon, description):
+        """Notify the employee's users of call, each in his language:
+        description(language) details the label (a message id)"""
         Notification = Pool().get('res.notification')
         notifications = []
         for user in call.employee_users():
             language = _language(user)
             notifications.append({
                     'user': user.id,
-                    'label': gettext(
-                        'pbx_connector.msg_dial_failed', language),
-                    'description': exc.message_in(language)[:250],
-                    'icon': 'tryton-warning',
+                    'label': gettext(label, language),
+                    'description': description(language)[:250],
+                    'icon': icon,
                     'model': cls.__name__,
                     'records': str([call.id]),
                     })
