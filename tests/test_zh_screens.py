@@ -3,12 +3,13 @@
 """What each role sees is in Chinese (X-03), Tryton's own screens included
 
 Over JSON-RPC as each demo role, in the role's language: every menu entry,
-every label, page, button and selection value of the list, form and graph
-views its menus open (a graph's axis shows labels, not selection keys) (and of the lists and forms of their one2many fields), and
-the names of their models (the title of a record's tab), are Chinese, but for a short list of codes, symbols and brand names. The
-texts the web client adds itself (sao's toolbar, dialogs) are not checked
-here. Words our users would not say fail too (WRONG: 参与者 for a
-customer, a call log titled 通话数).
+every label, page, button, link and selection value of the list, form and
+graph views its menus open (a graph's axis shows labels, not selection
+keys), and of the lists and forms of their one2many fields, and the names
+of their models (the title of a record's tab), are Chinese, but for a short
+list of codes, symbols and brand names. The texts the web client adds
+itself (sao's toolbar, dialogs) are not checked here. Words our users would
+not say fail too (WRONG: 参与者 for a customer, a call log titled 通话数).
 """
 import re
 from xml.etree import ElementTree
@@ -64,6 +65,16 @@ def view_texts(rpc, model, view_type):
         # a graph draws the key of a selection on its axis, not its label
         if view['fields'][axis.get('name')]['type'] == 'selection':
             found.add(f'graph axis {axis.get("name")} (selection keys)')
+    for link in arch.iter('link'):
+        # a button to the related records, titled with its action's name
+        # and the counts of its tabs
+        action, = rpc.model('ir.action.act_window', 'read',
+            [int(link.get('id'))], ['name', 'act_window_domains'])
+        tabs = rpc.model('ir.action.act_window.domain', 'read',
+            action['act_window_domains'], ['name'])
+        for text in [action['name']] + [t['name'] for t in tabs]:
+            if english(text) or wrong(text, model):
+                found.add(f'link {link.get("name")} {text!r}')
     for element in arch.iter():
         if english(element.get('string')):
             found.add(f'{element.tag} {element.get("string")!r}')
@@ -101,11 +112,15 @@ def test_screens_in_chinese(served, role):
         if (menu['action'] or '').startswith('ir.action.act_window,'):
             action_id = int(menu['action'].split(',')[1])
             action, = rpc.model('ir.action.act_window', 'read', [action_id],
-                ['res_model', 'name'])
+                ['res_model', 'name', 'act_window_domains'])
             todo.add(action['res_model'])
-            # the title of the tab the entry opens
-            if english(action['name']) or wrong(action['name']):
-                untranslated.add(f'action {action["name"]!r}')
+            # the title of the tab the entry opens, and of its list's tabs
+            tabs = rpc.model('ir.action.act_window.domain', 'read',
+                action['act_window_domains'], ['name'])
+            for text in [action['name']] + [t['name'] for t in tabs]:
+                if english(text) or wrong(text):
+                    untranslated.add(
+                        f'action {action["name"]!r}: {text!r}')
     admin = RPC(served, 'admin', password_of('admin'))
     graphs = {v['model'] for v in admin.model('ir.ui.view', 'search_read',
             [('type', '=', 'graph')], 0, None, None, ['model'])}
