@@ -97,8 +97,63 @@ def _load_calls(demo, server_id):
                         'date': start + dt.timedelta(days=1),
                         'notes': '开场白规范，需求挖掘充分'
                         if score >= 80 else '未确认客户需求'})
+        reviews += _generated_customer_calls(
+            demo, pool, extensions, rng, now)
         Review.create(reviews)
         Transaction().commit()
+
+
+# the share of each rep's other contacted customers called (one in N)
+CALLED_CUSTOMERS = 2
+
+
+def _generated_customer_calls(demo, pool, extensions, rng, now):
+    """Recorded calls of the reps with their other contacted customers over
+    the last two months (some checked by their supervisor);
+    return the quality checks to create"""
+    Party = pool.get('party.party')
+    Call = pool.get('pbx.call')
+    by_employee = {e.id: l for l, e in demo.employees.items()}
+    hand_written = {name for _, name, _, _ in CUSTOMER_CALLS}
+    supervisors = {'rep1': 'sup1', 'rep2': 'sup1', 'rep3': 'sup2',
+        'rep4': 'sup2'}
+    seen = dict.fromkeys(supervisors, 0)
+    values, checks = [], []
+    for party in Party.search([
+                ('crm_owner', 'in', list(extensions)),
+                ('crm_marker', '!=', 'uncontacted'),
+                ], order=[('id', 'ASC')]):
+        login = by_employee[party.crm_owner.id]
+        numbers = [m.value_compact or m.value
+            for m in party.contact_mechanisms
+            if m.type in {'mobile', 'phone'}]
+        if party.name in hand_written or not numbers:
+            continue
+        seen[login] += 1
+        if seen[login] % CALLED_CUSTOMERS:
+            continue
+        extension = extensions[party.crm_owner.id]
+        for _ in range(rng.randint(1, 3)):
+            start = now - dt.timedelta(days=rng.randint(1, 60),
+                minutes=rng.randint(10, 480))
+            call = _call(extension, start, 'answered',
+                rng.choice(['outbound'] * 3 + ['inbound']), numbers[0],
+                rng.randint(45, 900))
+            call['party'] = party.id
+            call['recording'] = (
+                f'/var/spool/asterisk/monitor/{start:%Y%m%d-%H%M%S}-'
+                f'{extension.number}.wav')
+            values.append(call)
+            if len(checks) < 4 * len(supervisors) and rng.random() < 0.2:
+                checks.append((len(values) - 1, supervisors[login],
+                        rng.choice([58, 72, 80, 85, 90, 95])))
+    calls = Call.create(values)
+    return [{'call': calls[index].id, 'score': score,
+            'reviewer': demo.employees[reviewer].id,
+            'date': calls[index].start + dt.timedelta(days=1),
+            'notes': '开场白规范，需求挖掘充分'
+            if score >= 80 else '未确认客户需求'}
+        for index, reviewer, score in checks]
 
 
 def _call(extension, start, disposition, direction, number, talk):
