@@ -45,8 +45,9 @@ def load(demo):
     accounts = _accounting(demo)
     _assessment(config)
     products = _products(config, accounts)
-    cards = _cards_and_contracts(demo, products, accounts)
-    _answers(config)
+    with demo.in_language():
+        cards = _cards_and_contracts(demo, products, accounts)
+        _answers(config)
     _point_of_sale(demo, products, accounts, cards)
 
 

@@ -59,8 +59,9 @@ def load(demo):
     plan = _setup_commission(demo)
     _create_agents(demo, plan)
     products = _create_products(demo)
-    _create_applications(demo, products)
-    _correct_applications(demo)
+    with demo.in_language():
+        _create_applications(demo, products)
+        _correct_applications(demo)
     _create_channel_user(demo)
 
 
