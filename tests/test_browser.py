@@ -19,6 +19,13 @@
   takes the payment from the member card;
 * each role's workbench (工作台) with its figures and charts;
 * a rep's daily lists fit a 1366-pixel screen without sideways scrolling;
+* the pool: a rep claims in one click and reads the result, is refused
+  over his daily quota, releases from the form;
+* click-to-dial with the PBX down (why, in Chinese) and up (a scripted
+  AMI peer: the rep reads that his extension rings);
+* an SMS from a template, sent from the customer's form;
+* the front desk recharges a card, adds a sub-card, reissues a lost card;
+* the channel user finds a loan by typing the customer's number;
 * the write-only secrets: the SMS and PBX administrators type a gateway's
   password and callback secret, a PBX server's AMI secret, and see them set;
   no answer the web client receives holds one.
@@ -1133,4 +1140,30 @@ def test_rep_sends_sms_from_template(demo_url):
         assert '本周末举办体验活动' in message['text']
         wait.until(lambda d: messages()[0]['state'] in {'sent', 'delivered'},
             f'not sent: {messages()}')
+        assert not script_errors(driver)
+
+
+def test_channel_user_looks_up_by_number(demo_url):
+    """贷款中介 → 放款查询, as the channel user: the list is empty until he
+    types a customer's number in the search box; then it shows that
+    customer's loan, the number masked (#16)"""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from demo.loader import password_of
+    with browsing('browser_channel_failure.png') as driver:
+        wait = login(driver, demo_url, 'channel', password_of('channel'))
+        open_menu(driver, wait, ['贷款中介', '放款查询'])
+        rows = './/div[contains(@class, "treeview")]//tbody/tr[td]'
+        assert not [r for r in active(driver).find_elements(By.XPATH, rows)
+            if r.text.strip()]
+        typed(driver, lambda d: active(d).find_element(
+                By.CSS_SELECTOR, '.filter-box input'), '13800138008',
+            leave=False)
+        active(driver).find_element(
+            By.CSS_SELECTOR, '.filter-box input').send_keys(Keys.ENTER)
+        row = wait.until(lambda d: [r for r in active(d).find_elements(
+                    By.XPATH, rows) if '黄志明' in r.text])
+        assert '138****8008' in row[0].text, row[0].text
+        driver.save_screenshot(str(ARTIFACTS / 'browser_channel.png'))
         assert not script_errors(driver)
