@@ -334,8 +334,7 @@ def test_owner_and_supervisor_choose_collaborators(demo_url):
             ['action', 'to_ownership', 'collaborators', 'user.login'])
 
     for user, action in [('rep1', 'add'), ('sup1', 'remove')]:
-        driver = make_browser()
-        try:
+        with browsing('browser_collaborators_failure.png') as driver:
             wait = login(driver, demo_url, user, password_of(user))
             open_record(driver, wait, 'party.party', party, name)
             # the tab of a record opened by a link bears its model's name
@@ -386,12 +385,6 @@ def test_owner_and_supervisor_choose_collaborators(demo_url):
                 line['user.']['login']) == ('collaborate',
                 expected['crm_ownership'], user), line
             assert not script_errors(driver)
-        except Exception:
-            driver.save_screenshot(
-                str(ARTIFACTS / 'browser_collaborators_failure.png'))
-            raise
-        finally:
-            close_browser(driver)
     # the colleague sees the customer only while he collaborates on it
     assert rep2.model('party.party', 'search', [('id', '=', party)]) == []
 

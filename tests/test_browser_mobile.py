@@ -17,12 +17,13 @@ Each step is checked in the database over JSON-RPC. Screenshots land in
 ``test-artifacts/``.
 """
 import base64
+from contextlib import contextmanager
 
 import pytest
 
 from tests.demo_server import serve_demo
-from tests.test_browser import (ARTIFACTS, RPC, active, click, close_browser,
-    form_button, login, make_browser, open_record)
+from tests.test_browser import (ARTIFACTS, RPC, active, browsing, click,
+    form_button, login, open_record)
 
 pytestmark = pytest.mark.browser
 
@@ -40,12 +41,15 @@ def demo_url():
         yield url
 
 
-def mobile_browser():
-    driver = make_browser(WIDTH, HEIGHT)
-    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
-            'width': WIDTH, 'height': HEIGHT, 'deviceScaleFactor': 2,
-            'mobile': True})
-    return driver
+@contextmanager
+def mobile_browsing(failure):
+    """A browser the size of a phone for one test; on failure, a screenshot
+    of its page is kept in test-artifacts/ as failure"""
+    with browsing(failure, WIDTH, HEIGHT) as driver:
+        driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
+                'width': WIDTH, 'height': HEIGHT, 'deviceScaleFactor': 2,
+                'mobile': True})
+        yield driver
 
 
 def mobile_login(driver, url, user, password):
@@ -95,8 +99,7 @@ def test_rep_works_the_day_on_phone(demo_url, tmp_path):
     sms_before = rpc.model('sms.message', 'search_count', [
             ('party', '=', party_id)])
 
-    driver = mobile_browser()
-    try:
+    with mobile_browsing('browser_mobile_failure.png') as driver:
         wait = mobile_login(driver, demo_url, 'rep1', password_of('rep1'))
         assert driver.execute_script('return window.innerWidth') == WIDTH
         # today's tasks: the callbacks due today are listed at login
@@ -126,11 +129,6 @@ def test_rep_works_the_day_on_phone(demo_url, tmp_path):
                     ]) == 1)
         assert rpc.model('sms.message', 'search_count', [
                 ('party', '=', party_id)]) == sms_before + 1
-    except Exception:
-        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
@@ -154,8 +152,7 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
     photo = tmp_path / '合同照片-手机.png'
     photo.write_bytes(PHOTO)
 
-    driver = mobile_browser()
-    try:
+    with mobile_browsing('browser_mobile_photo_failure.png') as driver:
         wait = mobile_login(driver, demo_url, 'rep1', password_of('rep1'))
         assert driver.execute_script('return window.innerWidth') == WIDTH
         open_record(driver, wait, 'loan.application', application_id, '吴丽华')
@@ -197,11 +194,6 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
                 ('resource', '=', resource), ('name', '=', photo.name)],
             0, None, None, ['name', 'data_size'])
         assert attachment['data_size'] == len(PHOTO)
-    except Exception:
-        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_failure.png'))
-        raise
-    finally:
-        close_browser(driver)
 
 
 def test_reminders_compact_on_phone(demo_url):
@@ -211,8 +203,7 @@ def test_reminders_compact_on_phone(demo_url):
     import time
 
     from demo.loader import password_of
-    driver = mobile_browser()
-    try:
+    with mobile_browsing('browser_mobile_reminders_failure.png') as driver:
         mobile_login(driver, demo_url, 'rep1', password_of('rep1'))
         # the rows are drawn once the list is loaded
         for _ in range(60):
@@ -232,5 +223,3 @@ def test_reminders_compact_on_phone(demo_url):
         assert records and width <= visible, rows
         # a line of text is about 20 pixels: at most three lines a record
         assert all(height <= 80 for height, _ in records), records
-    finally:
-        close_browser(driver)
