@@ -468,18 +468,46 @@ def test_administrator_sets_write_only_secrets(
 
 
 def pick(driver, wait, text):
-    "Choose the row showing text in the search dialog sao opened"
+    """Choose the row showing text in the search dialog sao opened
+
+    A double click that a loaded machine delivers as two slow clicks only
+    selects the row: the row is then taken with the dialog's 确定 button."""
+    from selenium.common.exceptions import (
+        StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    row_of = f'.//tbody/tr[.//*[normalize-space(text())="{text}"]]'
+    rows = '//div[contains(@class, "modal-dialog")]' + row_of[1:]
     # the search dialog may open a moment after the field is left
-    row = wait.until(lambda d: d.find_elements(By.XPATH,
-            '//div[contains(@class, "modal-dialog")]//tbody/tr'
-            f'[.//*[normalize-space(text())="{text}"]]'))[-1]
+    wait.until(lambda d: d.find_elements(By.XPATH, rows))
     opened = len(driver.find_elements(By.CSS_SELECTOR, '.modal-dialog'))
-    ActionChains(driver).double_click(row).perform()
-    # the search dialog closes (a wizard's dialog under it stays)
-    wait.until(lambda d: len(d.find_elements(
-                By.CSS_SELECTOR, '.modal-dialog')) < opened)
+
+    def closed(d):
+        # the search dialog closes (a wizard's dialog under it stays)
+        return len(d.find_elements(By.CSS_SELECTOR, '.modal-dialog')) < opened
+    for _ in range(3):
+        try:
+            row = driver.find_elements(By.XPATH, rows)[-1]
+            ActionChains(driver).double_click(row).perform()
+            WebDriverWait(driver, 10).until(closed)
+            return
+        except (IndexError, StaleElementReferenceException,
+                TimeoutException):
+            if closed(driver):
+                return
+        try:
+            # the search dialog is still the last one open
+            search = driver.find_elements(By.CSS_SELECTOR, '.modal-dialog')[-1]
+            if search.find_elements(By.XPATH, row_of):
+                click(driver, search.find_element(
+                        By.XPATH, './/button[normalize-space()="确定"]'))
+                WebDriverWait(driver, 10).until(closed)
+                return
+        except Exception:
+            if closed(driver):
+                return
+    wait.until(closed)
 
 
 def list_tab(driver, wait, name):
