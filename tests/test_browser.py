@@ -470,8 +470,9 @@ def test_administrator_sets_write_only_secrets(
 def pick(driver, wait, text):
     """Choose the row showing text in the search dialog sao opened
 
-    A double click that a loaded machine delivers as two slow clicks only
-    selects the row: the row is then taken with the dialog's 确定 button."""
+    A double click that a loaded machine delivers late or as two slow
+    clicks leaves the dialog open: the row is then selected and taken with
+    the dialog's 确定 button."""
     from selenium.common.exceptions import (
         StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.common.action_chains import ActionChains
@@ -499,7 +500,13 @@ def pick(driver, wait, text):
         try:
             # the search dialog is still the last one open
             search = driver.find_elements(By.CSS_SELECTOR, '.modal-dialog')[-1]
-            if search.find_elements(By.XPATH, row_of):
+            row = search.find_elements(By.XPATH, row_of)
+            if row:
+                # select the row (its name's cell), then 确定
+                click(driver, row[-1].find_element(By.XPATH,
+                        f'.//td[.//*[normalize-space(text())="{text}"]]'))
+                WebDriverWait(driver, 5).until(
+                    lambda d: 'selected' in row[-1].get_attribute('class'))
                 click(driver, search.find_element(
                         By.XPATH, './/button[normalize-space()="确定"]'))
                 WebDriverWait(driver, 10).until(closed)
