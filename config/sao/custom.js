@@ -48,8 +48,8 @@
     };
 
     // What a button did, told at once. The server tells the user the
-    // result of some buttons by a notification (res.notification: "已领取
-    // 1 个客户：……今日还可领取 19 个。"), which reaches the web client by
+    // result of some buttons by a notification (res.notification: "已占有
+    // 1 个客户：……今日还可占有 19 个。"), which reaches the web client by
     // the bus only, when the server has one (not the SQLite demo); the bell
     // then stayed dark until the next login. After a button, the
     // notifications it made show in its tab's message bar, are marked read,
