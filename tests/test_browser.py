@@ -162,6 +162,16 @@ class RPC:
             f'model.{model}.{method}', [*args, self.context])
 
 
+def own_customer(rpc, order, *domain):
+    """The first (by id, order ASC or DESC) personal customer with a mobile
+    number of the rep rpc is logged in as"""
+    return next(p for p in rpc.model('party.party', 'search_read', [
+                ('crm_owner', '=', rpc.context['employee']),
+                ('crm_ownership', '=', 'personal'), *domain], 0, None,
+            [('id', order)], ['name', 'mobile'])
+        if p['mobile'])
+
+
 def active(driver):
     from selenium.webdriver.common.by import By
     return driver.find_element(By.CSS_SELECTOR, '#tabcontent > .tab-pane.active')
@@ -261,8 +271,9 @@ def rpc_answers(driver):
 
 
 def typed(driver, element_of, text, leave=True):
-    """Type text into the element element_of(driver) finds, again while sao
-    draws the form in steps; leave it with TAB, as sao takes the value then"""
+    """Type text into the element element_of(driver) finds (None: not yet
+    shown), again while sao draws the form in steps; leave it with TAB, as
+    sao takes the value then"""
     from selenium.common.exceptions import (
         ElementNotInteractableException, InvalidElementStateException,
         StaleElementReferenceException)
@@ -272,6 +283,8 @@ def typed(driver, element_of, text, leave=True):
     def type_(d):
         try:
             element = element_of(d)
+            if element is None:
+                return False
             element.clear()
             element.send_keys(text)
             if element.get_attribute('value') != text:
@@ -517,6 +530,16 @@ def pick(driver, wait, text):
     wait.until(closed)
 
 
+def choose(driver, wait, container, field, text):
+    """Type text into the many2one field of container (a dialog, or the
+    active tab when None) and choose its row in the search dialog"""
+    from selenium.webdriver.common.by import By
+    typed(driver, lambda d: next((i for i in (container or active(d)
+                    ).find_elements(By.CSS_SELECTOR, f'input[name="{field}"]')
+                if i.is_displayed()), None), text)
+    pick(driver, wait, text)
+
+
 def list_tab(driver, wait, name):
     "Show the tab name of the active list (its label is followed by a count)"
     from selenium.webdriver.common.by import By
@@ -674,8 +697,7 @@ def test_consultant_checks_in_a_class(demo_url):
     with browsing('browser_checkin_failure.png') as driver:
         wait = login(driver, demo_url, 'rep1', password_of('rep1'))
         new_record(driver, wait, ['早教中心', '上课签到'])
-        fill(driver, 'card', card['number'])
-        pick(driver, wait, card['number'])
+        choose(driver, wait, None, 'card', card['number'])
         # the card's holder comes with the card
         wait.until(lambda d: active(d).find_element(
                 By.CSS_SELECTOR, 'input[name="child"]').get_attribute('value'))
@@ -776,9 +798,7 @@ def test_front_desk_sells_from_member_card(demo_url):
         # the line's dialog: the product (chosen in its search dialog),
         # the quantity, 添加
         line = dialog(driver, wait)
-        typed(driver, lambda d: line.find_element(
-                By.CSS_SELECTOR, 'input[name="product"]'), '绘本')
-        pick(driver, wait, '绘本')
+        choose(driver, wait, line, 'product', '绘本')
         typed_number(driver, line, 'quantity', '1')
         wait.until(lambda d: '68.00' in line.find_element(
                 By.CSS_SELECTOR, 'input[name="amount"]').get_attribute(
@@ -798,10 +818,7 @@ def test_front_desk_sells_from_member_card(demo_url):
         Select(wait.until(lambda d: pay.find_element(
                     By.CSS_SELECTOR, 'select[name="method"]'))
             ).select_by_visible_text('会员卡')
-        typed(driver, lambda d: [i for i in pay.find_elements(
-                    By.CSS_SELECTOR, 'input[name="member_card"]')
-                if i.is_displayed()][0], card['number'])
-        pick(driver, wait, card['number'])
+        choose(driver, wait, pay, 'member_card', card['number'])
         driver.save_screenshot(str(ARTIFACTS / 'browser_pos_card.png'))
         click(driver, pay.find_element(
                 By.XPATH, './/button[normalize-space()="确定"]'))
@@ -1030,9 +1047,7 @@ def test_front_desk_recharges_reissues_and_adds_sub_card(demo_url):
         # 充值: 500.00 paid by WeChat
         click(driver, wait.until(lambda d: form_button(d, '充值')))
         recharge = dialog(driver, wait)
-        typed(driver, lambda d: recharge.find_element(
-                By.CSS_SELECTOR, 'input[name="method"]'), '微信支付')
-        pick(driver, wait, '微信支付')
+        choose(driver, wait, recharge, 'method', '微信支付')
         typed_number(driver, recharge, 'amount', '500')
         driver.save_screenshot(str(ARTIFACTS / 'browser_card_recharge.png'))
         click(driver, recharge.find_element(
@@ -1040,11 +1055,9 @@ def test_front_desk_recharges_reissues_and_adds_sub_card(demo_url):
         wait.until(lambda d: cash(card_of(card['id'])) == cash(card) + 500)
         # a sub-card of the main card, for a sibling
         new_record(driver, wait, ['早教中心', '会员卡'])
-        fill(driver, 'party', party['rec_name'])
-        pick(driver, wait, party['rec_name'])
+        choose(driver, wait, None, 'party', party['rec_name'])
         fill(driver, 'holder', holder)
-        fill(driver, 'parent', card['number'])
-        pick(driver, wait, card['number'])
+        choose(driver, wait, None, 'parent', card['number'])
         click(driver, active(driver).find_element(
                 By.CSS_SELECTOR, 'button#save'))
         sub_card, = wait.until(lambda d: manager.model('member.card',
@@ -1073,17 +1086,11 @@ def test_rep_dials_customer(demo_url):
     why the call was not placed, in Chinese; with the PBX up (a scripted
     Asterisk Manager Interface peer), that his extension rings and whom it
     will call; the PBX received the Originate (#16)"""
-    from selenium.webdriver.common.by import By
-
     from demo.loader import password_of
     from pbx_connector.tests.ami_peer import ScriptedPeer
     admin = RPC(demo_url, 'admin', password_of('admin'))
     rep1 = RPC(demo_url, 'rep1', password_of('rep1'))
-    party = next(p for p in rep1.model('party.party', 'search_read', [
-                ('crm_owner', '=', rep1.context['employee']),
-                ('crm_ownership', '=', 'personal')], 0, None,
-            [('id', 'DESC')], ['name', 'mobile'])
-        if p['mobile'])
+    party = own_customer(rep1, 'DESC')
     server, = admin.model('pbx.server', 'search_read', [], 0, 1, None,
         ['port'])
 
@@ -1136,12 +1143,7 @@ def test_rep_sends_sms_from_template(demo_url):
     from demo.loader import password_of
     rep1 = RPC(demo_url, 'rep1', password_of('rep1'))
     # (a customer on the blacklist gets no SMS)
-    party = next(p for p in rep1.model('party.party', 'search_read', [
-                ('crm_owner', '=', rep1.context['employee']),
-                ('crm_ownership', '=', 'personal'),
-                ('crm_status.code', '!=', 'blacklist')], 0, None,
-            [('id', 'ASC')], ['name', 'mobile'])
-        if p['mobile'])
+    party = own_customer(rep1, 'ASC', ('crm_status.code', '!=', 'blacklist'))
     text = f'{party["name"]}您好，'
 
     def messages():
@@ -1153,9 +1155,7 @@ def test_rep_sends_sms_from_template(demo_url):
         open_record(driver, wait, 'party.party', party['id'], party['name'])
         click(driver, wait.until(lambda d: form_button(d, '发送短信')))
         send = dialog(driver, wait)
-        typed(driver, lambda d: send.find_element(
-                By.CSS_SELECTOR, 'input[name="template"]'), '周末活动邀请')
-        pick(driver, wait, '周末活动邀请')
+        choose(driver, wait, send, 'template', '周末活动邀请')
         # the preview is the customer's text
         wait.until(lambda d: text in send.find_element(
                 By.CSS_SELECTOR, 'textarea[name="preview"]'

@@ -128,23 +128,13 @@ def _load_customers(demo, lists):
     phone, = Method.find([('code', '=', 'phone')])
     wechat, = Method.find([('code', '=', 'wechat')])
     today = dt.date.today()
-    for i, (name, stage, marker, ownership, owner, collaborators,
-            number) in enumerate(CUSTOMERS):
-        party = Party(name=name, crm_stage=stage, crm_ownership=ownership,
-            crm_marker=marker)
-        if owner:
-            party.crm_owner = Employee(demo.employees[owner].id)
-        for login in collaborators:
-            party.crm_collaborators.append(
-                Employee(demo.employees[login].id))
+    for i, row in enumerate(CUSTOMERS):
+        _, stage, marker, _, owner, *_ = row
+        party = _new_customer(demo, row)
         party.crm_level = levels[i % len(levels)]
         party.crm_source = sources[i % len(sources)]
         party.crm_industry = industries[i % len(industries)]
         party.crm_status = _status(statuses, i, stage)
-        # a landline (area code first) is a phone, not a mobile
-        party.contact_mechanisms.new(
-            type='phone' if number.startswith('0') else 'mobile',
-            value=number)
         party.save()
         if owner and marker != 'uncontacted':
             employee = Employee(demo.employees[owner].id)
@@ -179,6 +169,25 @@ def _load_customers(demo, lists):
 BLACKLIST_STAGES = {'reserve', 'target'}
 # one customer in BLACKLIST_EVERY of the generated pool is on the blacklist
 BLACKLIST_EVERY = 5
+
+
+def _new_customer(demo, row):
+    """An unsaved customer of a CUSTOMERS row (name, stage, marker,
+    ownership, owner login, collaborator logins, number)"""
+    from proteus import Model
+    Party = Model.get('party.party', config=demo.config)
+    Employee = Model.get('company.employee', config=demo.config)
+    name, stage, marker, ownership, owner, collaborators, number = row
+    party = Party(name=name, crm_stage=stage, crm_ownership=ownership,
+        crm_marker=marker)
+    if owner:
+        party.crm_owner = Employee(demo.employees[owner].id)
+    for login in collaborators:
+        party.crm_collaborators.append(Employee(demo.employees[login].id))
+    # a landline (area code first) is a phone, not a mobile
+    party.contact_mechanisms.new(
+        type='phone' if number.startswith('0') else 'mobile', value=number)
+    return party
 
 
 def _status(statuses, index, stage):
@@ -323,30 +332,18 @@ def _load_generated(demo, lists):
     from proteus import Model
     config = demo.config
     Party = Model.get('party.party', config=config)
-    Employee = Model.get('company.employee', config=config)
     Status = Model.get('crm.status', config=config)
     levels, sources, industries = lists
     statuses = Status.find([])
     offset = len(CUSTOMERS)
     customers = generated_customers()
     parties = []
-    for i, (name, stage, marker, ownership, owner, collaborators,
-            number) in enumerate(customers, offset):
-        party = Party(name=name, crm_stage=stage, crm_ownership=ownership,
-            crm_marker=marker)
-        if owner:
-            party.crm_owner = Employee(demo.employees[owner].id)
-        for login in collaborators:
-            party.crm_collaborators.append(
-                Employee(demo.employees[login].id))
+    for i, row in enumerate(customers, offset):
+        party = _new_customer(demo, row)
         party.crm_level = levels[i % len(levels)]
         party.crm_source = sources[(i // 2) % len(sources)]
         party.crm_industry = industries[(i // 3) % len(industries)]
-        party.crm_status = _generated_status(statuses, i, ownership)
-        # a landline (area code first) is a phone, not a mobile
-        party.contact_mechanisms.new(
-            type='phone' if number.startswith('0') else 'mobile',
-            value=number)
+        party.crm_status = _generated_status(statuses, i, party.crm_ownership)
         parties.append(party)
     Party.save(parties)
     rng = random.Random(SEED + 1)
