@@ -20,6 +20,7 @@ Run it on an existing database with::
 """
 import argparse
 import importlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from proteus import Model, Wizard
@@ -72,12 +73,30 @@ class Demo:
     def logins(self, role):
         return [l for l, r in self.roles.items() if r == role]
 
+    @contextmanager
     def in_language(self):
         """``with demo.in_language():`` the texts the server writes on the
         way (the follow-ups logged when a loan is signed, a card reported
         lost…) are in the demo's language; the host's test tools, which
-        find records by their English names, run outside"""
-        return self.config.set_context(language=LANGUAGE)
+        find records by their English names, run outside
+
+        The queue runs its tasks (a contract's processing) in the language
+        of the user who queued them, without the context's: the loading
+        user speaks the demo's language meanwhile, as the staff who enter
+        such records do."""
+        User = Model.get('res.user', config=self.config)
+        Lang = Model.get('ir.lang', config=self.config)
+        user = User(self.config.user)
+        before = user.language
+        user.language, = Lang.find([('code', '=', LANGUAGE)])
+        user.save()
+        try:
+            with self.config.set_context(language=LANGUAGE):
+                yield
+        finally:
+            user = User(self.config.user)
+            user.language = before
+            user.save()
 
 
 def load(config=None):

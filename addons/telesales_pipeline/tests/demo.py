@@ -443,13 +443,36 @@ def _generated_appointments(demo, customers, parties, rng):
 
 def _generated_opportunities(demo, customers, parties, rng):
     """Opportunities of the opportunity customers (open, or lost when the
-    sale ended) and won ones, with their order, of the closed customers"""
+    sale ended) and won ones, with their order (a service package; the order
+    is confirmed and processing on the day it was won), of the closed
+    customers"""
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     today = dt.date.today()
     with Transaction().start(demo.config.database_name, 0, context={
                 'company': demo.company.id, 'language': 'zh_CN'}):
-        Opportunity = Pool().get('sale.opportunity')
+        pool = Pool()
+        Opportunity = pool.get('sale.opportunity')
+        Sale = pool.get('sale.sale')
+        Template = pool.get('product.template')
+        Category = pool.get('product.category')
+        Uom = pool.get('product.uom')
+        unit, = Uom.search([('symbol', '=', 'u')])
+        # without tax: the accounting is early_ed_crm's demo's, made later
+        category, = Category.create([{
+                    'name': '企业服务', 'accounting': True}])
+        # sold by the thousand yuan: an opportunity's amount is its quantity
+        template, = Template.create([{
+                    'name': '企业服务套餐（千元）',
+                    'type': 'service',
+                    'default_uom': unit.id,
+                    'salable': True,
+                    'sale_uom': unit.id,
+                    'list_price': Decimal(1000),
+                    'account_category': category.id,
+                    'products': [('create', [{}])],
+                    }])
+        product, = template.products
         values, won, lost, opened = [], [], [], []
         for (name, stage, marker, ownership, owner, collaborators,
                 number), party in zip(customers, parties):
@@ -464,6 +487,11 @@ def _generated_opportunities(demo, customers, parties, rng):
                     'amount': Decimal(rng.randint(10, 300) * 1000),
                     'start_date': start,
                     })
+            values[-1]['lines'] = [('create', [{
+                            'product': product.id,
+                            'quantity': float(values[-1]['amount'] / 1000),
+                            'unit': unit.id,
+                            }])]
         opportunities = Opportunity.create(values)
         for opportunity in opportunities:
             if opportunity.party.crm_stage == 'closed':
@@ -475,12 +503,23 @@ def _generated_opportunities(demo, customers, parties, rng):
         Opportunity.opportunity(opened + won + lost)
         Opportunity.lost(lost)
         Opportunity.convert(won)
-        Opportunity.won(won)
+        sales = []
         for opportunity in won:
-            # won some days after the start
+            # won some days after the start, the day the order is confirmed
             opportunity.end_date = min(today, opportunity.start_date
                 + dt.timedelta(days=rng.randint(5, 20)))
+            sale, = opportunity.sales
+            sale.sale_date = opportunity.end_date
+            # invoiced and delivered by hand, outside the demo
+            sale.invoice_method = sale.shipment_method = 'manual'
+            sales.append(sale)
         Opportunity.save(won)
+        Sale.save(sales)
+        Sale.quote(sales)
+        Sale.confirm(sales)
+        # the opportunity is won once its order is processed
+        Sale.process(sales)
+        assert {o.state for o in Opportunity.browse(won)} == {'won'}
         Transaction().commit()
 
 
