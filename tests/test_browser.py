@@ -8,13 +8,21 @@
   his supervisor makes it personal again (the owner history records both);
 * a new customer with a mobile number, entered by a rep from 电话销售 →
   客户 at a user's pace (name typed, next tab clicked at once);
-* the same with the mobile typed on the customer's first tab;
+* the same with the mobile typed on the customer's first tab, where 通话
+  and 发送短信 stand beside the numbers;
+* the duplicate warning when the mobile is a colleague's customer's;
 * a class check-in paid with the card's class hours, entered by a
   consultant from 早教中心 → 上课签到 (sao's selection widgets posted "cash"
   until config/sao/custom.js);
 * 写跟进 on the customer's form: the rep writes a follow-up with the next
   callback date in three actions; it reminds him;
-* the supervisor approves the VIP customer a rep of his team entered;
+* the supervisor approves the VIP customer a rep of his team entered, sees
+  only his team's customers and their performance (list and chart);
+* the store manager's team workbench counts every rep of the store;
+* a rep imports a name list with bad rows: all or nothing, then the valid
+  rows;
+* a loan rep enters, signs and disburses an application; the signed
+  amount is read-only for him;
 * the front desk sells a picture book at the point of sale (前台销售) and
   takes the payment from the member card;
 * each role's workbench (工作台) with its figures and charts;
@@ -677,6 +685,13 @@ def test_rep_types_mobile_on_first_tab(demo_url):
                 By.CSS_SELECTOR, '.nav-tabs a') if a.is_displayed()}
         assert {'电话销售', '基本情况'} <= pages, pages
         assert not {'会计', '库存', '提成'} & pages, pages
+        # 通话 and 发送短信 beside the numbers, on the page shown first
+        shown_page = active(driver).find_element(By.XPATH,
+            './/div[contains(@class, "tab-pane") and contains(@class, '
+            '"active")][.//input[@name="mobile"]]')
+        for label in ['通话', '发送短信']:
+            assert shown_page.find_element(By.XPATH,
+                f'.//button[normalize-space()="{label}"]').is_displayed()
         assert not script_errors(driver)
 
 
@@ -1194,4 +1209,283 @@ def test_channel_user_looks_up_by_number(demo_url):
                     By.XPATH, rows) if '黄志明' in r.text])
         assert '138****8008' in row[0].text, row[0].text
         driver.save_screenshot(str(ARTIFACTS / 'browser_channel.png'))
+        assert not script_errors(driver)
+
+
+def row_texts(driver):
+    """The texts of the rows the active list shows (read at once: sao
+    redraws the rows while it loads them)"""
+    return driver.execute_script(
+        'return Array.from(document.querySelectorAll('
+        '"#tabcontent > .tab-pane.active .treeview tbody tr"))'
+        '.filter(function(r) { return r.querySelector("td"); })'
+        '.map(function(r) { return r.innerText.trim(); })'
+        '.filter(function(t) { return t; });')
+
+
+def search_list(driver, wait, text):
+    "Type text into the active list's search box and search"
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    typed(driver, lambda d: active(d).find_element(
+            By.CSS_SELECTOR, '.filter-box input'), text, leave=False)
+    active(driver).find_element(
+        By.CSS_SELECTOR, '.filter-box input').send_keys(Keys.ENTER)
+
+
+def test_supervisor_sees_his_team_only(demo_url):
+    """The supervisor's customers (全部) are his team's and the pool's: a
+    customer of another team is not found even by its name; 回顾分析 →
+    销售代表业绩 lists his reps, in a list and in a chart (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    admin = RPC(demo_url, 'admin', password_of('admin'))
+    sup1 = RPC(demo_url, 'sup1', password_of('sup1'))
+    team, others = ['刘洋', '陈静'], ['杨帆', '赵磊']
+    theirs, = admin.model('party.party', 'search_read', [
+            ('crm_owner.rec_name', '=', others[0]),
+            ('crm_ownership', '=', 'personal')], 0, 1, [('id', 'ASC')],
+        ['name'])
+    ours, = sup1.model('party.party', 'search_read', [
+            ('crm_owner.rec_name', '=', team[1]),
+            ('crm_ownership', '=', 'personal')], 0, 1, [('id', 'ASC')],
+        ['name'])
+    with browsing('browser_supervisor_failure.png', 1366, 900) as driver:
+        wait = login(driver, demo_url, 'sup1', password_of('sup1'))
+        open_menu(driver, wait, ['电话销售', '客户'])
+        list_tab(driver, wait, '全部')
+        rows = wait.until(lambda d: row_texts(d))
+        assert not [r for r in rows if any(o in r for o in others)], rows
+        assert any(team[0] in r for r in rows), rows
+        search_list(driver, wait, theirs['name'])
+        # the search is done when the list shows no row of the first page
+        wait.until(lambda d: not row_texts(d))
+        search_list(driver, wait, ours['name'])
+        wait.until(lambda d: [r for r in row_texts(d) if ours['name'] in r])
+        driver.save_screenshot(str(ARTIFACTS / 'browser_supervisor_list.png'))
+        open_menu(driver, wait, ['电话销售', '回顾分析', '销售代表业绩'])
+        rows = wait.until(lambda d: row_texts(d))
+        shown_ = '\n'.join(rows)
+        assert all(t in shown_ for t in team), rows
+        assert not [o for o in others if o in shown_], rows
+        # the same as a chart
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#switch_'))
+        chart = wait.until(lambda d: [s for s in active(d).find_elements(
+                    By.CSS_SELECTOR, 'svg') if s.find_elements(
+                    By.CSS_SELECTOR, 'path.bb-bar, .bb-bars path, '
+                    '.bb-lines path')])
+        labels = chart[0].get_attribute('textContent')
+        assert not [o for o in others if o in labels], labels
+        driver.save_screenshot(str(ARTIFACTS / 'browser_supervisor_chart.png'))
+        assert not script_errors(driver)
+
+
+def test_store_manager_sees_every_rep(demo_url):
+    """The store manager's 团队工作台: the funnel, follow-ups and the
+    performance of every rep of the store, both teams (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    reps = ['刘洋', '陈静', '杨帆', '赵磊']
+    with browsing('browser_manager_board_failure.png', 1366, 900) as driver:
+        wait = login(driver, demo_url, 'manager', password_of('manager'))
+        open_menu(driver, wait, ['电话销售', '团队工作台'])
+        board = active(driver)
+        wait.until(lambda d: all(p in board.text for p in [
+                    '客户阶段漏斗', '每日跟进', '销售代表业绩']))
+        wait.until(lambda d: len([s for s in board.find_elements(
+                        By.CSS_SELECTOR, 'svg')
+                    if s.find_elements(By.CSS_SELECTOR,
+                        'path.bb-bar, .bb-bars path')]) >= 3)
+        wait.until(lambda d: all(
+                r in board.get_attribute('textContent') for r in reps))
+        driver.save_screenshot(str(ARTIFACTS / 'browser_board_manager.png'))
+        assert not script_errors(driver)
+
+
+def test_rep_warned_of_duplicate_phone(demo_url):
+    """A new customer with the mobile of a colleague's customer: on saving,
+    the rep is warned, in Chinese, whose customer the number is (masked);
+    答 否 keeps the form unsaved; with his own number it saves (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    admin = RPC(demo_url, 'admin', password_of('admin'))
+    theirs = next(p for p in admin.model('party.party', 'search_read', [
+                ('crm_owner.rec_name', '=', '杨帆'),
+                ('crm_ownership', '=', 'personal')], 0, None,
+            [('id', 'ASC')], ['name', 'mobile'])
+        if p['mobile'])
+    number = theirs['mobile'].replace('+86', '').replace(' ', '')
+    name = '重复手机新客户'
+
+    def saved():
+        return admin.model('party.party', 'search', [('name', '=', name)])
+    with browsing('browser_duplicate_failure.png') as driver:
+        wait = login(driver, demo_url, 'rep1', password_of('rep1'))
+        new_record(driver, wait, ['电话销售', '客户'])
+        fill(driver, 'name', name)
+        fill(driver, 'mobile', number)
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        warning = wait.until(lambda d: d.find_element(
+                By.CSS_SELECTOR, '.user-warning-dialog .modal-dialog'))
+        text = warning.text
+        masked = f'{number[:3]}****{number[-4:]}'
+        assert f'电话号码 {masked} 已属于客户：{theirs["name"]}' in text, text
+        assert '杨帆' in text and number not in text, text
+        driver.save_screenshot(str(ARTIFACTS / 'browser_duplicate.png'))
+        click(driver, warning.find_element(
+                By.XPATH, './/button[normalize-space()="否"]'))
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR,
+                '.user-warning-dialog .modal-dialog'))
+        assert not saved()
+        # another number: saved
+        fill(driver, 'mobile', '139 8765 4321')
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        wait.until(lambda d: saved())
+        assert not script_errors(driver)
+
+
+def test_rep_imports_customers_with_bad_rows(demo_url, tmp_path):
+    """贷款中介 → 名单管理 → 导入名单 (reps import their own name lists,
+    LN-01): the rep uploads a workbook with good and bad rows and presses
+    导入. All or nothing (the default): nothing is imported, the form says
+    why in Chinese and the result workbook gives each row's reason. Reset,
+    with 有效行 (valid rows): the good rows are his new customers (#16)"""
+    import io
+
+    import openpyxl
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from demo.loader import password_of
+    rep1 = RPC(demo_url, 'rep1', password_of('rep1'))
+    book = openpyxl.Workbook()
+    for row in [['客户名称', '手机', '下次回访'],
+            ['浏览器导入客户甲', '13900007771', ''],
+            ['浏览器导入客户乙', '13900007772', ''],
+            ['', '13900007773', ''],
+            ['浏览器导入客户丙', '12345', ''],
+            ['浏览器导入客户丁', '13900007774', '下周']]:
+        book.active.append(row)
+    path = tmp_path / '浏览器导入.xlsx'
+    book.save(path)
+    IMPORT = 'crm.party.import'
+    before = set(rep1.model(IMPORT, 'search', []))
+
+    def imported():
+        return rep1.model('party.party', 'search_read',
+            [('name', 'like', '浏览器导入客户%')], 0, None, None,
+            ['name', 'crm_owner'])
+
+    def outcome(import_id, state):
+        return next((r for r in rep1.model(IMPORT, 'read', [import_id],
+                        ['state', 'imported', 'rejected', 'result'])
+                if r['state'] == state), None)
+
+    def reasons(record):
+        result = openpyxl.load_workbook(io.BytesIO(
+                base64.b64decode(record['result']['base64'])))
+        return [row[-1] for row in list(result['已拒绝'].values)[1:]]
+    with browsing('browser_import_failure.png') as driver:
+        wait = login(driver, demo_url, 'rep1', password_of('rep1'))
+        new_record(driver, wait, ['贷款中介', '名单管理', '导入名单'])
+        upload = wait.until(lambda d: active(d).find_element(By.XPATH,
+                './/input[@type="file"][ancestor::*[.//input[@name="file"]]]'))
+        upload.send_keys(str(path))
+        wait.until(lambda d: path.name in shown(d))
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        import_id, = wait.until(lambda d: set(
+                rep1.model(IMPORT, 'search', [])) - before)
+        click(driver, wait.until(lambda d: form_button(d, '导入')))
+        record = wait.until(lambda d: outcome(import_id, 'failed'))
+        assert (record['imported'], record['rejected']) == (0, 3), record
+        assert not imported()
+        found = reasons(record)
+        assert len(found) == 3 and all(
+            r and not r.isascii() for r in found), found
+        # the form shows why, once reloaded
+        wait.until(lambda d: '未导入任何数据' in shown(d))
+        text = shown(driver)
+        assert '失败' in text and 'Import' not in text, text
+        driver.save_screenshot(str(ARTIFACTS / 'browser_import_failed.png'))
+        # the valid rows only
+        click(driver, form_button(driver, '重置为草稿'))
+        mode = wait.until(lambda d: [s for s in active(d).find_elements(
+                    By.CSS_SELECTOR, 'select[name="mode"]')
+                if s.is_enabled()])
+        Select(mode[0]).select_by_visible_text('有效行')
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        wait.until(lambda d: rep1.model(IMPORT, 'read', [import_id],
+                ['mode'])[0]['mode'] == 'valid')
+        click(driver, wait.until(lambda d: form_button(d, '导入')))
+        record = wait.until(lambda d: outcome(import_id, 'done'))
+        assert (record['imported'], record['rejected']) == (2, 3), record
+        wait.until(lambda d: '完成' in shown(d))
+        driver.save_screenshot(str(ARTIFACTS / 'browser_import.png'))
+        parties = imported()
+        assert sorted(p['name'] for p in parties) == [
+            '浏览器导入客户乙', '浏览器导入客户甲']
+        assert {p['crm_owner'] for p in parties} == {rep1.context['employee']}
+        assert len(reasons(record)) == 3
+        assert not script_errors(driver)
+
+
+def test_loan_rep_signs_and_disburses(demo_url):
+    """贷款中介 → 产品签约: the rep enters an application for his customer,
+    signs it (签约) and disburses it (放款); once signed the amount is
+    read-only for him on the form and refused over RPC (#16)"""
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    rep1 = RPC(demo_url, 'rep1', password_of('rep1'))
+    party = own_customer(rep1, 'DESC')
+    product, = rep1.model('loan.product', 'search_read', [], 0, 1,
+        [('id', 'ASC')], ['name'])
+    APPLICATION = 'loan.application'
+    before = set(rep1.model(APPLICATION, 'search',
+            [('party', '=', party['id'])]))
+    with browsing('browser_loan_failure.png') as driver:
+        wait = login(driver, demo_url, 'rep1', password_of('rep1'))
+        new_record(driver, wait, ['贷款中介', '产品签约'])
+        choose(driver, wait, None, 'party', party['name'])
+        choose(driver, wait, None, 'product', product['name'])
+        typed_number(driver, active(driver), 'amount', '200000')
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        application, = wait.until(lambda d: set(rep1.model(APPLICATION,
+                    'search', [('party', '=', party['id'])])) - before)
+
+        def read():
+            return rep1.model(APPLICATION, 'read', [application],
+                ['state', 'amount', 'employee', 'disbursed_amount'])[0]
+        assert read()['employee'] == rep1.context['employee']
+        click(driver, wait.until(lambda d: form_button(d, '签约')))
+        wait.until(lambda d: read()['state'] == 'signed')
+        # the signed amount is read-only on his form
+        wait.until(lambda d: [i for i in active(d).find_elements(
+                    By.CSS_SELECTOR, 'input[name="amount"]')
+                if i.is_displayed() and (i.get_attribute('readonly')
+                    or not i.is_enabled())])
+        with pytest.raises(RuntimeError):
+            rep1.model(APPLICATION, 'write', [application],
+                {'amount': {'__class__': 'Decimal', 'decimal': '1'}})
+        assert float(read()['amount']['decimal']) == 200000
+        driver.save_screenshot(str(ARTIFACTS / 'browser_loan_signed.png'))
+        click(driver, wait.until(lambda d: form_button(d, '放款')))
+        disburse = dialog(driver, wait)
+        wait.until(lambda d: '200,000.00' in disburse.text or '200000' in
+            ''.join(i.get_attribute('value') or '' for i in
+                disburse.find_elements(By.CSS_SELECTOR, 'input')))
+        click(driver, disburse.find_element(
+                By.XPATH, './/button[normalize-space()="放款"]'))
+        wait.until(lambda d: read()['state'] == 'disbursed')
+        assert float(read()['disbursed_amount']['decimal']) == 200000
+        driver.save_screenshot(str(ARTIFACTS / 'browser_loan_disbursed.png'))
         assert not script_errors(driver)
