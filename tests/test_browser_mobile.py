@@ -2,14 +2,16 @@
 # this repository contains the full copyright notices and license terms.
 """The web client on a phone-sized screen (390×844, LN-09).
 
-A demo rep logs in on a 390×844 viewport and works the day from the phone:
+A demo rep logs in on a 390×844 viewport and works the day from the phone,
+nothing scrolling sideways:
 
 * today's tasks: the work reminders open at login and list the rep's
-  callbacks due today;
-* calling: the customer's "Call" button queues a call to the customer from
-  the rep's extension;
-* SMS: the customer's "Send SMS" button opens the send wizard, the message is
-  recorded on the customer;
+  callbacks due today, a line or two each;
+* the loop: the customer's name in a reminder opens the customer; "Call"
+  (通话) queues a call from the rep's extension; "Send SMS" (发送短信) sends
+  a text recorded on the customer; 写跟进 with the next callback closes
+  today's reminder; back on the reminders, the next customer waits;
+* the customer list, a line or two a customer, the mobile masked;
 * a signed loan application shows the disburse button, and a photo of the
   contract is uploaded through the attachment menu.
 
@@ -77,11 +79,24 @@ def mobile_login(driver, url, user, password):
     return wait
 
 
+def no_sideways_scroll(driver):
+    "Nothing on the page is wider than the phone's screen"
+    return driver.execute_script(
+        'return document.documentElement.scrollWidth <= window.innerWidth')
+
+
 def test_rep_works_the_day_on_phone(demo_url, tmp_path):
+    """The rep's loop on a phone, without sideways scrolling: the reminders
+    listed at login → tap the customer → 通话 → 发送短信 → 写跟进 with the
+    next callback → back to the reminders, where the customer is done and
+    the next one waits (#16)"""
+    import datetime as dt
+
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
 
     from demo.loader import password_of
+    from tests.test_browser import typed
     rpc = RPC(demo_url, 'rep1', password_of('rep1'))
     today = rpc.model('ir.date', 'today')
     due = rpc.model('crm.followup', 'search_read', [
@@ -90,24 +105,38 @@ def test_rep_works_the_day_on_phone(demo_url, tmp_path):
             ('party.contact_mechanisms.type', '=', 'mobile'),
             ], 0, None, [('next_callback', 'ASC'), ('id', 'ASC')],
         ['party', 'party.rec_name'])
-    assert due, 'the demo rep has no callback due today'
+    assert len({d['party'] for d in due}) > 1, (
+        'the demo rep has fewer than two callbacks due today')
     party_id = due[0]['party']
     party_name = due[0]['party.']['rec_name']
+    following = next(d['party.']['rec_name'] for d in due
+        if d['party'] != party_id)
     employee = rpc.context['employee']
     calls_before = rpc.model('pbx.call', 'search_count', [
             ('party', '=', party_id), ('employee', '=', employee)])
     sms_before = rpc.model('sms.message', 'search_count', [
             ('party', '=', party_id)])
+    content = '手机上写跟进：客户约好周五来店'
+    callback = dt.date.today() + dt.timedelta(days=3)
 
     with mobile_browsing('browser_mobile_failure.png') as driver:
         wait = mobile_login(driver, demo_url, 'rep1', password_of('rep1'))
         assert driver.execute_script('return window.innerWidth') == WIDTH
         # today's tasks: the callbacks due today are listed at login
-        wait.until(lambda d: party_name in active(d).text)
+        reminders = active(driver)
+        wait.until(lambda d: party_name in reminders.text)
+        assert no_sideways_scroll(driver)
         driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_today.png'))
 
+        # the customer's name in the reminder opens the customer
+        click(driver, reminders.find_element(
+                By.XPATH, f'.//tbody//a[normalize-space()="{party_name}"]'))
+        wait.until(lambda d: party_name in [
+                i.get_attribute('value') for i in active(d).find_elements(
+                    By.CSS_SELECTOR, '.form input[name="name"]')])
+        assert no_sideways_scroll(driver)
+
         # calling: the customer's Call button rings the rep, then the customer
-        open_record(driver, wait, 'party.party', party_id, party_name)
         click(driver, form_button(driver, '通话'))
         wait.until(lambda d: rpc.model('pbx.call', 'search_count', [
                     ('party', '=', party_id), ('employee', '=', employee),
@@ -117,9 +146,17 @@ def test_rep_works_the_day_on_phone(demo_url, tmp_path):
         click(driver, form_button(driver, '发送短信'))
         dialog = wait.until(EC.visibility_of_element_located(
                 (By.CSS_SELECTOR, '.modal-dialog')))
-        text = wait.until(lambda d: dialog.find_element(
-                By.CSS_SELECTOR, 'textarea'))
-        text.send_keys('刘先生您好，合同已准备好，明天上午来签。')
+        # typed once the wizard shows its one recipient (sao redraws the
+        # dialog with the wizard's defaults)
+        wait.until(lambda d: '1' in [i.get_attribute('value')
+                for i in dialog.find_elements(
+                    By.CSS_SELECTOR, 'input[name="count"]')])
+        typed(driver, lambda d: dialog.find_element(
+                By.CSS_SELECTOR, 'textarea[name="text"]'),
+            '刘先生您好，合同已准备好，明天上午来签。')
+        wait.until(lambda d: '合同已准备好' in dialog.find_element(
+                By.CSS_SELECTOR, 'textarea[name="preview"]').get_attribute(
+                'value'))
         driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_sms.png'))
         click(driver, dialog.find_element(
                 By.XPATH, './/button[normalize-space()="发送"]'))
@@ -129,6 +166,48 @@ def test_rep_works_the_day_on_phone(demo_url, tmp_path):
                     ]) == 1)
         assert rpc.model('sms.message', 'search_count', [
                 ('party', '=', party_id)]) == sms_before + 1
+        wait.until(lambda d: not d.find_elements(
+                By.CSS_SELECTOR, '.modal-dialog'))
+
+        # 写跟进: what was said and the next callback
+        click(driver, form_button(driver, '写跟进'))
+        typed(driver, lambda d: next((t for t in active(d).find_elements(
+                        By.CSS_SELECTOR, 'textarea[name="content"]')
+                    if t.is_displayed()), None), content)
+        typed(driver, lambda d: next((i for i in active(d).find_elements(
+                        By.CSS_SELECTOR, 'input[name="next_callback"]')
+                    if i.is_displayed()), None),
+            callback.strftime('%Y-%m-%d'))
+        assert no_sideways_scroll(driver)
+        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_followup.png'))
+        click(driver, active(driver).find_element(
+                By.CSS_SELECTOR, 'button#save'))
+        followup, = wait.until(lambda d: rpc.model('crm.followup',
+                'search_read', [('content', '=', content),
+                    ('party', '=', party_id)], 0, None, None,
+                ['party', 'next_callback', 'reminder_state']))
+        assert (followup['party'], followup['reminder_state']) == (
+            party_id, 'open')
+        assert followup['next_callback']['day'] == callback.day
+        # the customer's reminders of today are done
+        assert not rpc.model('crm.followup', 'search', [
+                ('party', '=', party_id), ('reminder_state', '=', 'open'),
+                ('next_callback', '<=', today)])
+
+        # back to the reminders (the follow-up's and the customer's tabs
+        # closed): reloaded, the next customer waits, this one is done
+        for _ in range(2):
+            title = active(driver).find_element(By.CSS_SELECTOR, '.title')
+            # the × of the active tab, beside its title
+            click(driver, driver.find_element(
+                    By.CSS_SELECTOR, '#tablist li.active button.close'))
+            wait.until(EC.staleness_of(title))
+        wait.until(lambda d: active(d) == reminders)
+        click(driver, reminders.find_element(By.CSS_SELECTOR, 'button#reload'))
+        wait.until(lambda d: following in reminders.text
+            and party_name not in reminders.text)
+        assert no_sideways_scroll(driver)
+        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_next.png'))
 
 
 def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
@@ -196,30 +275,58 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
         assert attachment['data_size'] == len(PHOTO)
 
 
+def compact_rows(driver):
+    """The sideways scroll width and visible width of the active list, and
+    each of its drawn rows' height and text, once the rows are drawn"""
+    import time
+    for _ in range(60):
+        rows = driver.execute_script(
+            'var tab = document.querySelector('
+            '"#tabcontent > .tab-pane.active");'
+            'var s = tab.querySelector(".treeview");'
+            'return [s.scrollWidth, s.clientWidth,'
+            ' Array.from(s.querySelectorAll("tbody > tr"))'
+            '.filter(function(r) { return r.offsetHeight; })'
+            '.map(function(r) { return [r.offsetHeight, r.innerText]; })];')
+        if rows[2] and all(text.strip() for _, text in rows[2]):
+            break
+        time.sleep(0.5)
+    return rows
+
+
 def test_reminders_compact_on_phone(demo_url):
     """On a phone a reminder takes a line or two (date, customer, method,
     what was said, next callback), not a screen (config/sao/custom.css);
     nothing scrolls sideways (#16)"""
-    import time
-
     from demo.loader import password_of
     with mobile_browsing('browser_mobile_reminders_failure.png') as driver:
         mobile_login(driver, demo_url, 'rep1', password_of('rep1'))
-        # the rows are drawn once the list is loaded
-        for _ in range(60):
-            rows = driver.execute_script(
-                'var tab = document.querySelector('
-                '"#tabcontent > .tab-pane.active");'
-                'var s = tab.querySelector(".treeview");'
-                'return [s.scrollWidth, s.clientWidth,'
-                ' Array.from(s.querySelectorAll("tbody > tr"))'
-                '.filter(function(r) { return r.offsetHeight; })'
-                '.map(function(r) { return [r.offsetHeight, r.innerText]; })];')
-            if rows[2] and all(text.strip() for _, text in rows[2]):
-                break
-            time.sleep(0.5)
-        width, visible, records = rows
+        width, visible, records = compact_rows(driver)
         driver.save_screenshot(str(ARTIFACTS / 'mobile_reminders.png'))
-        assert records and width <= visible, rows
+        assert records and width <= visible, (width, visible, records)
         # a line of text is about 20 pixels: at most three lines a record
         assert all(height <= 80 for height, _ in records), records
+
+
+def test_customers_compact_on_phone(demo_url):
+    """On a phone the rep's customers (☰ → 电话销售 → 客户) take a line or
+    two each: name, stage, owner, the mobile masked, last contact and next
+    callback; nothing scrolls sideways (#16)"""
+    import re
+
+    from selenium.webdriver.common.by import By
+
+    from demo.loader import password_of
+    from tests.test_browser import open_menu
+    with mobile_browsing('browser_mobile_customers_failure.png') as driver:
+        wait = mobile_login(driver, demo_url, 'rep1', password_of('rep1'))
+        click(driver, driver.find_element(
+                By.CSS_SELECTOR, '.navbar-brand[data-toggle="menu"]'))
+        open_menu(driver, wait, ['电话销售', '客户'])
+        width, visible, records = compact_rows(driver)
+        driver.save_screenshot(str(ARTIFACTS / 'mobile_customers.png'))
+        assert records and width <= visible, (width, visible, records)
+        assert all(height <= 80 for height, _ in records), records
+        text = '\n'.join(t for _, t in records)
+        assert re.search(r'1\d{2}\*{4}\d{4}', text), text
+        assert not re.search(r'1\d{10}', text.replace(' ', '')), text
