@@ -31,7 +31,7 @@ os.environ['TRYTOND_DATABASE_URI'] = os.environ.get(
     'CRM_PG_URI', 'postgresql://postgres@127.0.0.1:5432/')
 os.environ.setdefault('DB_NAME', 'bench_wallet')
 
-from trytond.config import config  # noqa: E402
+from trytond import config  # noqa: E402
 from trytond.modules.company.tests import (  # noqa: E402
     create_company, set_company)
 from trytond.pool import Pool  # noqa: E402

@@ -16,7 +16,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, Id, If
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -511,7 +511,7 @@ class Party(TextCheckMixin, metaclass=PoolMeta):
         for sub_ids in grouped_slice(ids, IN_MAX):
             cursor.execute(*table.select(
                     table.id, table.crm_ownership, table.crm_owner,
-                    where=reduce_ids(table.id, sub_ids)
+                    where=table.id.in_(list(sub_ids))
                     & (table.crm_stage != Null)))
             for id_, ownership, owner in cursor:
                 if (ownership, owner) == (None, None):

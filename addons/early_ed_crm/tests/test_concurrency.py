@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from trytond.config import config
+from trytond import config
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, activate_module
