@@ -14,6 +14,8 @@ from pbx_connector.ami.client import follow
 
 from .ami_peer import ScriptedPeer, packet
 
+pytestmark = pytest.mark.fast
+
 
 def success(message):
     return packet([('Response', 'Success'),

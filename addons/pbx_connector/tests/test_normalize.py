@@ -9,6 +9,8 @@ import pytest
 
 from pbx_connector.call import CN_MOBILE, Call
 
+pytestmark = pytest.mark.fast
+
 
 def by_phonenumbers(number, region='CN'):
     raw = number.strip()

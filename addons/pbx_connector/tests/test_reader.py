@@ -17,6 +17,8 @@ from pbx_connector.ami.reader import RingScanner, ScanningTransport, serve
 
 from .ami_peer import ScriptedPeer
 
+pytestmark = pytest.mark.fast
+
 DEVICES = {'PJSIP/8001', 'PJSIP/8002'}
 
 

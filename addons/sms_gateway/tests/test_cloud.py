@@ -9,6 +9,8 @@ from sms_gateway.providers import Outgoing, RejectedError
 
 from .cloud_server import CloudServer
 
+pytestmark = pytest.mark.fast
+
 SECRETS = {
     'aliyun': ('LTAI5tKey', 'aliyun-secret'),
     'tencent': ('AKIDtencent', 'tencent-secret-key'),

@@ -5,6 +5,9 @@ import pathlib
 import re
 
 import polib
+import pytest
+
+pytestmark = pytest.mark.fast
 
 MODULE = pathlib.Path(__file__).resolve().parent.parent
 

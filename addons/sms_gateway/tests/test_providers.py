@@ -18,6 +18,8 @@ from sms_gateway.providers import (
 from sms_gateway.template_language import (
     TemplateSyntaxError, fields_of, render)
 
+pytestmark = pytest.mark.fast
+
 CHINESE = '您好，王先生：明天上午十点试听课，退订回TD'
 
 

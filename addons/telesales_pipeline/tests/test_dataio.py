@@ -62,6 +62,7 @@ def sheet_rows(data, index=0):
             values_only=True)]
 
 
+@pytest.mark.fast
 class SpreadsheetTestCase(unittest.TestCase):
     "Reading bad and good spreadsheets without a database"
 
@@ -110,6 +111,7 @@ class SpreadsheetTestCase(unittest.TestCase):
                 cell_date(value)
 
 
+@pytest.mark.fast
 class PhoneTestCase(unittest.TestCase):
     "Pure phone helpers"
 
