@@ -4,8 +4,10 @@
 
 * Points trytond's test framework at the backend chosen by the environment
   (``TRYTOND_DATABASE_URI``; SQLite in memory when unset).
-* Keys ``DB_CACHE`` by the content of the addons, so a changed model or view
-  never restores a stale cached database.
+* Keys each cached database by the content of the addons it activates
+  (with the addons they depend on), so a changed model or view never
+  restores a stale cached database and a change in one addon leaves the
+  databases without it cached.
 * Collects each module's ``tests/scenario_*.rst`` as proteus doctests with the
   same set-up, tear-down and checker as Tryton's ``load_doc_tests``.
 """
@@ -24,24 +26,46 @@ ADDONS = ROOT / 'addons'
 sys.path.insert(0, str(ROOT))
 
 
-def addons_digest():
-    "Digest of everything that shapes an activated database"
+def addons_digest(modules=None):
+    """Digest of everything that shapes a database with modules activated
+    (all the addons when None): the files of those of the suite's addons and
+    of the addons they depend on, and trytond's version"""
+    names = sorted(_closure(modules) if modules is not None
+        else (p.parent.name for p in ADDONS.glob('*/tryton.cfg')))
     digest = hashlib.sha256()
-    for path in sorted(ADDONS.rglob('*')):
-        # a module's tests do not shape its database, except the demo data
-        # they define (<module>/tests/demo.py, loaded by demo/loader.py)
-        if 'tests' in path.relative_to(ADDONS).parts[:-1] \
-                and path.name != 'demo.py':
-            continue
-        if path.suffix in {'.py', '.xml', '.cfg', '.po'} and path.is_file():
-            digest.update(str(path.relative_to(ADDONS)).encode())
-            digest.update(path.read_bytes())
+    for name in names:
+        for path in sorted((ADDONS / name).rglob('*')):
+            # a module's tests do not shape its database, except the demo
+            # data they define (<module>/tests/demo.py, demo/loader.py)
+            if 'tests' in path.relative_to(ADDONS).parts[:-1] \
+                    and path.name != 'demo.py':
+                continue
+            if (path.suffix in {'.py', '.xml', '.cfg', '.po'}
+                    and path.is_file()):
+                digest.update(str(path.relative_to(ADDONS)).encode())
+                digest.update(path.read_bytes())
     try:
         from importlib.metadata import version
         digest.update(version('trytond').encode())
     except Exception:
         pass
     return digest.hexdigest()[:16]
+
+
+def _closure(modules):
+    "The suite's addons among modules, with the suite's addons they depend on"
+    import configparser
+    todo, found = list(modules), set()
+    while todo:
+        name = todo.pop()
+        cfg = ADDONS / name / 'tryton.cfg'
+        if name in found or not cfg.is_file():
+            continue
+        found.add(name)
+        parser = configparser.ConfigParser()
+        parser.read(cfg)
+        todo.extend(parser.get('tryton', 'depends', fallback='').split())
+    return found
 
 
 def _configure_environment():
@@ -55,8 +79,9 @@ def _configure_environment():
             # TEMPLATE takes a second where pg_restore of a dump takes ten
             os.environ['DB_CACHE'] = 'postgresql://'
         else:
+            # a directory per digest of a module set (_patch_db_cache)
             os.environ['DB_CACHE'] = os.path.join(
-                os.environ['CRM_DB_CACHE_ROOT'], backend, addons_digest())
+                os.environ['CRM_DB_CACHE_ROOT'], backend)
     os.environ.setdefault('TEST_NETWORK', '0')
 
 
@@ -76,9 +101,11 @@ def _patch_db_cache():
     """Make trytond's test database cache cheaper on a cold cache.
 
     * Module sets are keyed whatever their order (``_cache_key``).
-    * On PostgreSQL the cached databases are template databases named
-      ``crm-<addons digest>-<hash>``: a changed addon never restores a stale
-      template (trytond names them ``test-<hash>`` only).
+    * A cached database is keyed by the digest of its modules' files
+      (``addons_digest``): on SQLite a file in ``<DB_CACHE>/<digest>/``, on
+      PostgreSQL a template database named ``crm-<digest>-<hash>``
+      (trytond names them ``test-<hash>`` only). A changed addon never
+      restores a stale database, and leaves those without it cached.
     * A scenario's ``activate_modules(modules, *setup)`` that misses the
       cache starts from the cached (or newly cached) bare module set and
       runs only its setups, instead of activating the modules again: the
@@ -87,12 +114,18 @@ def _patch_db_cache():
     if not os.environ.get('DB_CACHE'):
         return
     from trytond.tests import test_tryton, tools
-    digest = addons_digest()
     db_cache_file = test_tryton._db_cache_file
+    digests = {}
 
     def _db_cache_file(path, name):
         name = _cache_key(name)
+        modules = name.partition('--')[0]
+        if modules not in digests:
+            digests[modules] = addons_digest(modules.split('-'))
+        digest = digests[modules]
         if not test_tryton.DB_CACHE.startswith('postgresql://'):
+            path = os.path.join(path, digest)
+            os.makedirs(path, exist_ok=True)
             return db_cache_file(path, name)
         hash_name = hashlib.shake_128(name.encode('utf8')).hexdigest(10)
         return f'{test_tryton.DB_CACHE}/crm-{digest}-{hash_name}'
