@@ -25,7 +25,7 @@ import pytest
 
 from tests.demo_server import serve_demo
 from tests.test_browser import (ARTIFACTS, RPC, active, browsing, click,
-    form_button, login, open_record)
+    form_button, login, open_record, screen_ok, snapshot)
 
 pytestmark = pytest.mark.browser
 
@@ -126,7 +126,7 @@ def test_rep_works_the_day_on_phone(demo_url, tmp_path):
         reminders = active(driver)
         wait.until(lambda d: party_name in reminders.text)
         assert no_sideways_scroll(driver)
-        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_today.png'))
+        snapshot(driver, 'browser_mobile_today.png')
 
         # the customer's name in the reminder opens the customer
         click(driver, reminders.find_element(
@@ -157,7 +157,7 @@ def test_rep_works_the_day_on_phone(demo_url, tmp_path):
         wait.until(lambda d: '合同已准备好' in dialog.find_element(
                 By.CSS_SELECTOR, 'textarea[name="preview"]').get_attribute(
                 'value'))
-        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_sms.png'))
+        snapshot(driver, 'browser_mobile_sms.png')
         click(driver, dialog.find_element(
                 By.XPATH, './/button[normalize-space()="发送"]'))
         wait.until(lambda d: rpc.model('sms.message', 'search_count', [
@@ -179,7 +179,7 @@ def test_rep_works_the_day_on_phone(demo_url, tmp_path):
                     if i.is_displayed()), None),
             callback.strftime('%Y-%m-%d'))
         assert no_sideways_scroll(driver)
-        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_followup.png'))
+        snapshot(driver, 'browser_mobile_followup.png')
         click(driver, active(driver).find_element(
                 By.CSS_SELECTOR, 'button#save'))
         followup, = wait.until(lambda d: rpc.model('crm.followup',
@@ -207,7 +207,8 @@ def test_rep_works_the_day_on_phone(demo_url, tmp_path):
         wait.until(lambda d: following in reminders.text
             and party_name not in reminders.text)
         assert no_sideways_scroll(driver)
-        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_next.png'))
+        snapshot(driver, 'browser_mobile_next.png')
+        screen_ok(driver)
 
 
 def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
@@ -240,7 +241,7 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
             By.XPATH, '//div[contains(@class, "tab-pane") and '
             'contains(@class, "active")]//button[normalize-space()="放款"]')
         assert disburse.is_displayed()
-        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_signed.png'))
+        snapshot(driver, 'browser_mobile_signed.png')
 
         # on a phone the attachment button folds into the tab's menu
         attach = driver.find_element(
@@ -262,7 +263,7 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
             except StaleElementReferenceException:
                 return []
         wait.until(lambda d: photo.name in dialog_values(d))
-        driver.save_screenshot(str(ARTIFACTS / 'browser_mobile_photo.png'))
+        snapshot(driver, 'browser_mobile_photo.png')
         ok = driver.find_element(By.CSS_SELECTOR, '.modal-dialog'
             ).find_elements(By.CSS_SELECTOR, '.modal-footer button')[-1]
         driver.execute_script('arguments[0].click()', ok)
@@ -273,6 +274,7 @@ def test_rep_uploads_contract_photo_on_phone(demo_url, tmp_path):
                 ('resource', '=', resource), ('name', '=', photo.name)],
             0, None, None, ['name', 'data_size'])
         assert attachment['data_size'] == len(PHOTO)
+        screen_ok(driver)
 
 
 def compact_rows(driver):
@@ -302,10 +304,11 @@ def test_reminders_compact_on_phone(demo_url):
     with mobile_browsing('browser_mobile_reminders_failure.png') as driver:
         mobile_login(driver, demo_url, 'rep1', password_of('rep1'))
         width, visible, records = compact_rows(driver)
-        driver.save_screenshot(str(ARTIFACTS / 'mobile_reminders.png'))
+        snapshot(driver, 'mobile_reminders.png')
         assert records and width <= visible, (width, visible, records)
         # a line of text is about 20 pixels: at most three lines a record
         assert all(height <= 80 for height, _ in records), records
+        screen_ok(driver)
 
 
 def test_customers_compact_on_phone(demo_url):
@@ -324,9 +327,10 @@ def test_customers_compact_on_phone(demo_url):
                 By.CSS_SELECTOR, '.navbar-brand[data-toggle="menu"]'))
         open_menu(driver, wait, ['电话销售', '客户'])
         width, visible, records = compact_rows(driver)
-        driver.save_screenshot(str(ARTIFACTS / 'mobile_customers.png'))
+        snapshot(driver, 'mobile_customers.png')
         assert records and width <= visible, (width, visible, records)
         assert all(height <= 80 for height, _ in records), records
         text = '\n'.join(t for _, t in records)
         assert re.search(r'1\d{2}\*{4}\d{4}', text), text
         assert not re.search(r'1\d{10}', text.replace(' ', '')), text
+        screen_ok(driver)

@@ -91,4 +91,27 @@
                     .always(() => Sao.NotificationMenu.count());
             });
     }
+
+    // One tab per list. sao focuses the tab of an action already open, but
+    // only once that tab is drawn: a menu entry activated again while its
+    // tab loads (a double click read twice on a busy machine, an impatient
+    // user) opened the same list two or three times. An identical opening
+    // still in progress is joined instead.
+    const create = Sao.Tab.create;
+    const opening = new Map();
+    Sao.Tab.create = function(attributes) {
+        let key;
+        try {
+            key = JSON.stringify(attributes || {});
+        } catch (e) {
+            return create.apply(this, arguments);
+        }
+        if (opening.has(key)) {
+            return opening.get(key);
+        }
+        const prm = create.apply(this, arguments);
+        opening.set(key, prm);
+        prm.always(() => opening.delete(key));
+        return prm;
+    };
 })();
