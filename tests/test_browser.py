@@ -113,11 +113,14 @@ def close_browser(driver):
 
 def login(driver, url, user, password, database='demo'):
     "Log in through sao's login and password dialogs"
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
-    wait = WebDriverWait(driver, 60)
+    # a condition reading an element sao redraws meanwhile is tried again
+    wait = WebDriverWait(driver, 60,
+        ignored_exceptions=[StaleElementReferenceException])
     driver.get(f'{url}#{database}')
     field = wait.until(EC.visibility_of_element_located((By.ID, 'login')))
     # the server does not list its databases to anonymous callers, so sao
@@ -231,8 +234,7 @@ def settled(driver, wait):
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#menu tr'))
     titles = None
     for _ in range(40):
-        now = [t.text for t in driver.find_elements(
-                By.CSS_SELECTOR, '#tablist li')]
+        now = texts(driver, '#tablist li', active_tab=False)
         if now == titles:
             return
         titles = now
@@ -889,18 +891,16 @@ def test_front_desk_sells_from_member_card(demo_url):
         screen_ok(driver)
 
 
-@pytest.mark.parametrize('user, path, panes, charts', [
+@pytest.mark.parametrize('user, path, panes, count', [
         ('rep1', ['电话销售', '我的工作台'],
             ['销售主线', '我的工作提醒', '今日预约与到访'], 0),
         ('sup1', ['电话销售', '团队工作台'],
             ['销售主线', '客户阶段漏斗', '每日跟进', '销售代表业绩'], 3),
         ])
-def test_workbench_of_each_role(demo_url, user, path, panes, charts):
+def test_workbench_of_each_role(demo_url, user, path, panes, count):
     """工作台: a rep's figures, reminders and appointments; his supervisor's
     figures and charts (funnel, follow-ups per day, performance per rep),
     drawn from the demo data the role may see (#16)"""
-    from selenium.webdriver.common.by import By
-
     from demo.loader import password_of
     with browsing(f'browser_board_{user}_failure.png', 1366, 900) as driver:
         wait = login(driver, demo_url, user, password_of(user))
@@ -908,10 +908,7 @@ def test_workbench_of_each_role(demo_url, user, path, panes, charts):
         board = active(driver)
         wait.until(lambda d: all(p in board.text for p in panes))
         # the charts are drawn (billboard.js: one svg per chart with bars)
-        wait.until(lambda d: len([s for s in board.find_elements(
-                        By.CSS_SELECTOR, 'svg')
-                    if s.find_elements(By.CSS_SELECTOR,
-                        'path.bb-bar, .bb-bars path')]) >= charts)
+        wait.until(lambda d: len(charts(d)) >= count)
         # the day's figures have a row per stage
         wait.until(lambda d: '储备' in board.text)
         snapshot(driver, f'browser_board_{user}.png')
@@ -1010,9 +1007,8 @@ def test_supervisor_approves_vip(demo_url):
 
 def notice(driver, wait, text):
     "The message bar of the active tab shows text"
-    from selenium.webdriver.common.by import By
-    return wait.until(lambda d: [a.text for a in active(d).find_elements(
-                By.CSS_SELECTOR, '.infobar .alert') if text in a.text])
+    return wait.until(lambda d: [t for t in texts(d, '.infobar .alert')
+            if text in t])
 
 
 def error_dialog(driver, wait):
@@ -1272,6 +1268,27 @@ def test_channel_user_looks_up_by_number(demo_url):
         screen_ok(driver)
 
 
+def texts(driver, css, active_tab=True):
+    """The visible texts of the elements css selects (in the active tab, or
+    in the page), read at once: sao redraws what it loads"""
+    return driver.execute_script(
+        'var root = arguments[1] ? document.querySelector('
+        '"#tabcontent > .tab-pane.active") : document;'
+        'return root ? Array.from(root.querySelectorAll(arguments[0]))'
+        '.map(function(e) { return e.innerText; }) : [];', css, active_tab)
+
+
+def charts(driver, bars='path.bb-bar, .bb-bars path'):
+    """The text of each chart the active tab draws (billboard.js: an svg
+    with bars), read at once: sao redraws the charts while they load"""
+    return driver.execute_script(
+        'var bars = arguments[0];'
+        'return Array.from(document.querySelectorAll('
+        '"#tabcontent > .tab-pane.active svg"))'
+        '.filter(function(s) { return s.querySelector(bars); })'
+        '.map(function(s) { return s.textContent; });', bars)
+
+
 def row_texts(driver):
     """The texts of the rows the active list shows (read at once: sao
     redraws the rows while it loads them)"""
@@ -1332,11 +1349,8 @@ def test_supervisor_sees_his_team_only(demo_url):
         # the same as a chart
         click(driver, active(driver).find_element(
                 By.CSS_SELECTOR, 'button#switch_'))
-        chart = wait.until(lambda d: [s for s in active(d).find_elements(
-                    By.CSS_SELECTOR, 'svg') if s.find_elements(
-                    By.CSS_SELECTOR, 'path.bb-bar, .bb-bars path, '
-                    '.bb-lines path')])
-        labels = chart[0].get_attribute('textContent')
+        labels, *_ = wait.until(lambda d: charts(
+                d, 'path.bb-bar, .bb-bars path, .bb-lines path'))
         assert not [o for o in others if o in labels], labels
         snapshot(driver, 'browser_supervisor_chart.png')
         screen_ok(driver)
@@ -1345,8 +1359,6 @@ def test_supervisor_sees_his_team_only(demo_url):
 def test_store_manager_sees_every_rep(demo_url):
     """The store manager's 团队工作台: the funnel, follow-ups and the
     performance of every rep of the store, both teams (#16)"""
-    from selenium.webdriver.common.by import By
-
     from demo.loader import password_of
     reps = ['刘洋', '陈静', '杨帆', '赵磊']
     with browsing('browser_manager_board_failure.png', 1366, 900) as driver:
@@ -1355,12 +1367,10 @@ def test_store_manager_sees_every_rep(demo_url):
         board = active(driver)
         wait.until(lambda d: all(p in board.text for p in [
                     '客户阶段漏斗', '每日跟进', '销售代表业绩']))
-        wait.until(lambda d: len([s for s in board.find_elements(
-                        By.CSS_SELECTOR, 'svg')
-                    if s.find_elements(By.CSS_SELECTOR,
-                        'path.bb-bar, .bb-bars path')]) >= 3)
-        wait.until(lambda d: all(
-                r in board.get_attribute('textContent') for r in reps))
+        wait.until(lambda d: len(charts(d)) >= 3)
+        wait.until(lambda d: all(r in d.execute_script(
+                    'return document.querySelector("#tabcontent > '
+                    '.tab-pane.active").textContent') for r in reps))
         snapshot(driver, 'browser_board_manager.png')
         screen_ok(driver)
 

@@ -59,7 +59,8 @@ def mobile_login(driver, url, user, password):
 
     On a phone the menu is folded away: the login action's tab (the work
     reminders) tells the client is ready."""
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import (
+        StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
@@ -73,7 +74,8 @@ def mobile_login(driver, url, user, password):
         except TimeoutException:
             break
         field.send_keys(password, Keys.ENTER)
-    wait = WebDriverWait(driver, 180)
+    wait = WebDriverWait(driver, 180,
+        ignored_exceptions=[StaleElementReferenceException])
     wait.until(lambda d: '我的工作提醒' in d.find_element(
             By.CSS_SELECTOR, '#tabs').text)
     return wait
