@@ -1467,11 +1467,19 @@ def test_rep_imports_customers_with_bad_rows(demo_url, tmp_path):
         upload = wait.until(lambda d: active(d).find_element(By.XPATH,
                 './/input[@type="file"][ancestor::*[.//input[@name="file"]]]'))
         upload.send_keys(str(path))
-        wait.until(lambda d: path.name in shown(d))
+        # the file is read: its name and its size show
+        wait.until(lambda d: path.name in shown(d) and [
+                v for v in d.execute_script(
+                    'return Array.from(document.querySelectorAll('
+                    '"#tabcontent > .tab-pane.active input[name=file]"))'
+                    '.map(function(i) { return i.value; });')
+                if v and v.replace(' ', '') != '0B'])
         click(driver, active(driver).find_element(
                 By.CSS_SELECTOR, 'button#save'))
         import_id, = wait.until(lambda d: set(
                 rep1.model(IMPORT, 'search', [])) - before)
+        stored, = rep1.model(IMPORT, 'read', [import_id], ['file'])
+        assert stored['file'], 'the workbook was saved without its data'
         click(driver, wait.until(lambda d: form_button(d, '导入')))
         record = wait.until(lambda d: outcome(import_id, 'failed'))
         assert (record['imported'], record['rejected']) == (0, 3), record
