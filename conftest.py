@@ -54,17 +54,14 @@ def addons_digest(modules=None):
 
 def _closure(modules):
     "The suite's addons among modules, with the suite's addons they depend on"
-    import configparser
+    from trytond.modules import get_module_info
     todo, found = list(modules), set()
     while todo:
         name = todo.pop()
-        cfg = ADDONS / name / 'tryton.cfg'
-        if name in found or not cfg.is_file():
+        if name in found or not (ADDONS / name / 'tryton.cfg').is_file():
             continue
         found.add(name)
-        parser = configparser.ConfigParser()
-        parser.read(cfg)
-        todo.extend(parser.get('tryton', 'depends', fallback='').split())
+        todo.extend(get_module_info(name).get('depends', []))
     return found
 
 

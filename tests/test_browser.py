@@ -1290,14 +1290,9 @@ def charts(driver, bars='path.bb-bar, .bb-bars path'):
 
 
 def row_texts(driver):
-    """The texts of the rows the active list shows (read at once: sao
-    redraws the rows while it loads them)"""
-    return driver.execute_script(
-        'return Array.from(document.querySelectorAll('
-        '"#tabcontent > .tab-pane.active .treeview tbody tr"))'
-        '.filter(function(r) { return r.querySelector("td"); })'
-        '.map(function(r) { return r.innerText.trim(); })'
-        '.filter(function(t) { return t; });')
+    "The texts of the rows the active list shows"
+    return [t.strip() for t in texts(driver, '.treeview tbody tr')
+        if t.strip()]
 
 
 def search_list(driver, wait, text):
