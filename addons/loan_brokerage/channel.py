@@ -2,44 +2,14 @@
 # this repository contains the full copyright notices and license terms.
 from sql import Cast
 
+from crm_base.phone import mask_phone, variants
+
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 
 from telesales_pipeline.access import CustomerDataMixin
-
-try:
-    import phonenumbers
-except ImportError:
-    phonenumbers = None
-
-
-def phone_variants(text, region='CN'):
-    "The compact forms a typed phone number may be stored under"
-    text = (text or '').strip().strip('%')
-    digits = ''.join(c for c in text if c.isdigit() or c == '+')
-    variants = {v for v in [text, digits] if v}
-    if phonenumbers and digits:
-        try:
-            number = phonenumbers.parse(digits, region)
-        except phonenumbers.NumberParseException:
-            pass
-        else:
-            variants.add(phonenumbers.format_number(
-                    number, phonenumbers.PhoneNumberFormat.E164))
-            variants.add(str(number.national_number))
-    return sorted(variants)
-
-
-def mask(value):
-    "137****2311 — the channel only sees what it typed, masked"
-    digits = [c for c in value or '' if c.isdigit()]
-    if len(digits) < 7:
-        return value
-    national = ''.join(digits[-11:])
-    return national[:3] + '****' + national[-4:]
-
 
 # Row ids are the application id under the application's random channel
 # key: a row can only be read through the phone lookup that found it, never
@@ -128,7 +98,7 @@ class ChannelStatus(CustomerDataMixin, ModelSQL, ModelView):
         party = self.application.party
         phones = [m.value_compact or m.value for m in party.contact_mechanisms
             if m.type in {'phone', 'mobile'}]
-        return mask(phones[0]) if phones else None
+        return mask_phone(phones[0]) if phones else None
 
     @classmethod
     def search_phone(cls, name, clause):
@@ -139,14 +109,14 @@ class ChannelStatus(CustomerDataMixin, ModelSQL, ModelView):
         _, operator, value = clause[:3]
         if operator not in LOOKUP_OPERATORS or not isinstance(value, str):
             return [('id', '=', None)]
-        variants = phone_variants(value)
+        numbers = variants(value)
         # the lookup finds customers the channel user cannot see
         with without_check_access():
             mechanisms = Mechanism.search([
                     ('type', 'in', ['phone', 'mobile']),
                     ['OR',
-                        ('value_compact', 'in', variants),
-                        ('value', 'in', variants),
+                        ('value_compact', 'in', numbers),
+                        ('value', 'in', numbers),
                         ],
                     ])
             applications = Application.search([

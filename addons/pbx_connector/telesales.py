@@ -35,7 +35,7 @@ class Call(metaclass=PoolMeta):
     @classmethod
     def mask(cls, number):
         try:
-            from telesales_pipeline.phone import mask_phone
+            from crm_base.phone import mask_phone
         except ImportError:
             # older telesales_pipeline without the shared helper
             return super().mask(number)

@@ -20,10 +20,6 @@ class SendError(UserError):
     pass
 
 
-class MaskedSearchError(UserError):
-    pass
-
-
 class ProtectedFieldError(AccessError):
     pass
 

@@ -3,7 +3,6 @@
 """With telesales_pipeline: sent SMS become follow-ups, callback reminders,
 numbers masked for users without the full-number right"""
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import Transaction
 
 
 class Followup(metaclass=PoolMeta):
@@ -20,24 +19,6 @@ class Message(metaclass=PoolMeta):
     @classmethod
     def _get_origin(cls):
         return super()._get_origin() + ['crm.followup']
-
-    @classmethod
-    def may_see_full_numbers(cls):
-        "Full numbers for the group that may see them (X-06), whoever else"
-        pool = Pool()
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        if Transaction().user == 0:
-            return True
-        group = ModelData.get_id(
-            'telesales_pipeline', 'group_telesales_full_number')
-        return group in User.get_groups()
-
-    @classmethod
-    def mask(cls, number):
-        "As the customers' numbers are masked"
-        from telesales_pipeline.phone import mask_phone
-        return mask_phone(number) if number else number
 
     @classmethod
     def _on_sent(cls, messages):

@@ -2,19 +2,20 @@
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
 
+from crm_base.phone import check_mobile
+
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.transaction import check_access
 
-from .masking import (
-    MaskedNumberMixin, check_parties_visible, protected_error)
-from .phone import check_mobile
+from .access import (
+    MaskedRecordMixin, check_parties_visible, protected_error)
 
 # replies that unsubscribe (compared upper-cased, without spaces)
 OPT_OUT_WORDS = {'退订', 'TD', 'T', 'N', 'STOP', 'UNSUBSCRIBE', '退', '取消'}
 
 
-class Inbound(MaskedNumberMixin, ModelSQL, ModelView):
+class Inbound(MaskedRecordMixin, ModelSQL, ModelView):
     __string__ = "Inbound SMS"
     __name__ = 'sms.inbound'
     _rec_name = 'number'

@@ -2,6 +2,8 @@
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
 
+from crm_base.phone import check_mobile, split_numbers
+
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool
@@ -9,9 +11,8 @@ from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import check_parties_visible
 from .exceptions import NumberError, SendError
-from .masking import check_parties_visible
-from .phone import check_mobile, split_numbers
 from .template import MESSAGE_KINDS
 
 
@@ -101,10 +102,9 @@ class Send(Wizard):
         if start.scheduled_at and start.scheduled_at < (
                 dt.datetime.now() - dt.timedelta(minutes=1)):
             raise SendError(gettext('sms_gateway.msg_send_in_past'))
-        messages = Message.prepare(
-            parties=start.parties, numbers=numbers, template=start.template,
-            text=start.text, kind=start.kind, gateway=start.gateway,
-            scheduled_at=start.scheduled_at,
-            employee=User(Transaction().user).employee)
-        Message.queue(messages)
+        Message.send(Message.compose(
+                parties=start.parties, numbers=numbers,
+                template=start.template, text=start.text, kind=start.kind,
+                gateway=start.gateway, scheduled_at=start.scheduled_at,
+                employee=User(Transaction().user).employee))
         return 'end'

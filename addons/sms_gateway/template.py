@@ -10,7 +10,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import TemplateError
-from .masking import check_parties_visible
+from .access import check_parties_visible
 from .template_language import (
     TemplateSyntaxError, compile_template, fields_of, render)
 
@@ -115,11 +115,9 @@ class Template(DeactivableMixin, ModelSQL, ModelView):
             cursor.execute(*table.select(table.id, table.name,
                     where=fields.SQL_OPERATORS['in'](table.id, list(sub))))
             names.update(cursor)
-        # unsaved parties (a preview) or names changed but not saved
+        # unsaved parties (a preview)
         for party in parties:
-            if party.id is None or party.id < 0 or (
-                    party._values is not None
-                    and party._values._contains('name')):
+            if party.id is None or party.id < 0:
                 names[party.id] = party.name
         return names
 

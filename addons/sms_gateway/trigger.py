@@ -50,13 +50,12 @@ class Trigger(DeactivableMixin, ModelSQL, ModelView):
         Message = Pool().get('sms.message')
         for trigger in triggers:
             target = date + dt.timedelta(days=trigger.days)
-            messages = trigger.prepare_messages(
-                trigger.get_recipients(target), target)
-            if messages:
-                Message.queue(messages)
+            Message.send(trigger.compose_messages(
+                    trigger.get_recipients(target), target))
 
-    def prepare_messages(self, recipients, date):
-        "Prepare one message per recipient not already sent for ``date``"
+    def compose_messages(self, recipients, date):
+        """The values of one message per recipient not already sent for
+        ``date``"""
         Message = Pool().get('sms.message')
         messages = []
         for party, values, origin in recipients:
@@ -64,7 +63,7 @@ class Trigger(DeactivableMixin, ModelSQL, ModelView):
                 self.id, date.isoformat(), party.id, origin or '')
             if Message.search([('event_key', '=', key)], limit=1):
                 continue
-            messages.extend(Message.prepare(
+            messages.extend(Message.compose(
                     parties=[party], template=self.template,
                     gateway=self.gateway, values=values,
                     origin=origin or self, event_key=key))
@@ -82,11 +81,9 @@ class Trigger(DeactivableMixin, ModelSQL, ModelView):
         Message = Pool().get('sms.message')
         date = date or dt.date.today()
         recipients = list(recipients)
-        messages = []
+        vlist = []
         for trigger in cls.search([('event', '=', event)]):
-            messages.extend(trigger.prepare_messages(recipients, date))
-        if messages:
-            Message.queue(messages)
-        return messages
+            vlist.extend(trigger.compose_messages(recipients, date))
+        return Message.send(vlist)
 
 

@@ -32,6 +32,8 @@ import functools
 from sql import Null
 from sql.functions import Position, Substring
 
+from crm_base.phone import mask_deep
+
 from trytond.i18n import gettext
 from trytond.model import ModelStorage, fields
 from trytond.model.exceptions import AccessError
@@ -40,7 +42,7 @@ from trytond.rpc import RPC
 from trytond.tools import is_instance_method
 from trytond.transaction import Transaction, check_access
 
-from .phone import mask_deep, must_mask
+from .phone import must_mask
 
 _SENT = '_crm_rpc_sent'
 

@@ -9,6 +9,8 @@ import datetime
 
 from sql.aggregate import Count
 
+from crm_base.phone import carrier, normalize, region
+
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSQL, ModelView, Workflow, fields, sequence_ordered)
@@ -19,7 +21,7 @@ from trytond.wizard import (
     Button, StateTransition, StateView, Wizard)
 
 from .exceptions import CallListError
-from .phone import MaskedPhoneMixin, display_phone, normalize
+from .phone import MaskedPhoneMixin, display_phone
 
 LINE_STATES = [
     ('pending', "Pending"),
@@ -486,7 +488,6 @@ class CallTaskWork(Wizard):
         return 'call' if self.record.next_line() else 'end'
 
     def default_call(self, fields):
-        from .phone import carrier, region
         line = self.record.next_line()
         return {
             'task': self.record.id,

@@ -1,19 +1,12 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Phone numbers default to mainland China (X-04); contact data of customers
-in a locked stage (PL-04)"""
-import phonenumbers
-from phonenumbers import NumberParseException
-
+"""Contact data of customers in a locked stage (PL-04)"""
 from trytond.i18n import gettext
-from trytond.model import fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
 from .phone import mask_in_text, may_see_full_numbers
-
-DEFAULT_PHONE_COUNTRY = 'CN'
 
 
 def check_locked_parties(records, field_name):
@@ -45,32 +38,6 @@ class ContactMechanism(metaclass=PoolMeta):
             mode, mechanisms, values=values, external=external)
         if external:
             check_locked_parties(mechanisms, 'contact_mechanisms')
-
-    @fields.depends('party', '_parent_party.addresses')
-    def _phone_country_codes(self):
-        "Numbers without country prefix are read as Chinese numbers"
-        codes = list(super()._phone_country_codes())
-        yield from codes
-        if DEFAULT_PHONE_COUNTRY not in codes:
-            yield DEFAULT_PHONE_COUNTRY
-
-    @fields.depends(methods=['_phone_country_codes'])
-    def _parse_phonenumber(self, value):
-        """A number with its international prefix needs no country
-
-        The country codes come from the party's and the company's addresses:
-        reading them for every "+86…" number made the validation of a
-        phone cost a database read.
-        """
-        if value and value.lstrip().startswith('+'):
-            try:
-                number = phonenumbers.parse(value)
-            except NumberParseException:
-                pass
-            else:
-                if phonenumbers.is_valid_number(number):
-                    return number
-        return super()._parse_phonenumber(value)
 
 
 class Address(metaclass=PoolMeta):

@@ -9,6 +9,8 @@ pool or protected by a colleague.
 import re
 import unicodedata
 
+from crm_base.phone import PHONE_TYPES, mask_phone, normalize
+
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, fields
@@ -18,7 +20,6 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateView, Wizard
 
 from .exceptions import DuplicateNameError, DuplicateWarning
-from .phone import PHONE_TYPES, mask_phone, normalize
 from .spreadsheet import IN_MAX, chunks
 
 _SPACES = re.compile(r'\s+')

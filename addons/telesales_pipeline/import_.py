@@ -10,8 +10,8 @@ workbook listing every rejected (and every flagged) row and why.
 import logging
 import time
 
-import phonenumbers
-from phonenumbers import PhoneNumberFormat
+from crm_base.bulk import bulk_create
+from crm_base.phone import formatted, mask_phone
 
 from trytond import backend
 from trytond.exceptions import UserError
@@ -23,11 +23,9 @@ from trytond.pyson import Eval
 from trytond.tools.email_ import EmailNotValidError, validate_email
 from trytond.transaction import Transaction
 
-from .bulk import bulk_create
 from .duplicate import describe, normalize_name
 from .exceptions import ImportError_
 from .party import STAGES
-from .phone import mask_phone, parse
 from .spreadsheet import (
     IN_MAX, FormulaValue, SheetError, cell_date, cell_text, chunks,
     read_sheet, write_xlsx)
@@ -619,17 +617,15 @@ class RowChecker:
             if target not in cells:
                 continue
             raw = cell_text(cells[target])
-            number = parse(raw)
+            number = formatted(raw)
             if number is None:
                 errors.append(gettext(
                         'telesales_pipeline.msg_import_row_phone_invalid',
                         phone=raw))
                 continue
-            e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+            international, e164 = number
             mechanisms.append({'type': type_,
-                    'value': phonenumbers.format_number(
-                        number, PhoneNumberFormat.INTERNATIONAL),
-                    'value_compact': e164})
+                    'value': international, 'value_compact': e164})
             if type_ != 'fax':
                 result['phones'].append(e164)
         if cells.get('email'):

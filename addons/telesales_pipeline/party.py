@@ -12,6 +12,8 @@ from functools import wraps
 from sql import Null
 from sql.conditionals import Case, Coalesce
 
+from crm_base.bulk import bulk_create
+
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
@@ -20,7 +22,6 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .bulk import bulk_create
 from .exceptions import (
     ClaimQuotaError, ClaimTakenError, CollaboratorError, CustomerDeleteError,
     MarkerError, NoEmployeeError, OwnerAssignError, OwnershipError,

@@ -1,95 +1,21 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Phone numbers: the project's one normaliser (X-04) and masking (X-06).
+"""Who sees customers' numbers and exports them (X-06, PL-17)
 
-The pure helpers (``normalize``, ``mask_phone``, ``region``, ``carrier``) do
-not need a database; the ``party.contact_mechanism`` extension uses them.
+The numbers are normalised and masked by crm_base's phone service
+(``crm_base.phone``); this module limits full numbers to the "see full
+numbers" group through its hook on ``party.contact_mechanism``, and masks
+the customers' contact data.
 """
-import re
-
-import phonenumbers
-import phonenumbers.carrier
-import phonenumbers.geocoder
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from crm_base.phone import (
+    PHONE_IN_TEXT, PHONE_TYPES, carrier, mask_in_text, mask_phone_domain,
+    mask_text, region)
 
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
-
-DEFAULT_REGION = 'CN'
-PHONE_TYPES = {'phone', 'mobile', 'fax'}
-MASK = '****'
-PHONE_IN_TEXT = re.compile(r'\+?[0-9][0-9 ()-]{6,}[0-9]')
-_DATE = re.compile(r'^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}')
-_WHOLE_PHONE = re.compile(r'^\s*(?:tel:|fax:)?\+?[0-9][0-9 ()-]*[0-9]\s*$')
-
-
-def parse(raw, region=DEFAULT_REGION):
-    "Return the valid phonenumbers object for raw or None"
-    if raw is None:
-        return None
-    raw = str(raw).strip()
-    if not raw:
-        return None
-    try:
-        number = phonenumbers.parse(raw, region)
-    except NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return number
-
-
-def normalize(raw, region=DEFAULT_REGION):
-    "Return raw as E.164 (+8613798312311) or None when it is not valid"
-    number = parse(raw, region)
-    if number is None:
-        return None
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
-
-
-def mask_phone(e164):
-    """Mask the middle of a number: +8613798312311 -> 137****2311
-
-    Mainland numbers lose their +86 prefix (fixed lines keep their trunk 0);
-    other numbers keep their international prefix.
-    """
-    if not e164:
-        return e164
-    number = parse(e164, DEFAULT_REGION)
-    if number is None:
-        digits = str(e164)
-        prefix = ''
-    elif number.country_code == 86:
-        digits = phonenumbers.national_significant_number(number)
-        if phonenumbers.number_type(number) == (
-                phonenumbers.PhoneNumberType.FIXED_LINE):
-            digits = '0' + digits
-        prefix = ''
-    else:
-        digits = phonenumbers.national_significant_number(number)
-        prefix = '+%s ' % number.country_code
-    if len(digits) <= 7:
-        return prefix + digits[:1] + MASK + digits[-2:]
-    return prefix + digits[:3] + MASK + digits[-4:]
-
-
-def region(e164, lang='zh'):
-    "Where the number was allocated (号码归属地), e.g. 广东省深圳市"
-    number = parse(e164)
-    if number is None:
-        return ''
-    return phonenumbers.geocoder.description_for_number(number, lang)
-
-
-def carrier(e164, lang='zh'):
-    "The carrier the number was first allocated to, e.g. 中国移动"
-    number = parse(e164)
-    if number is None:
-        return ''
-    return phonenumbers.carrier.name_for_number(number, lang)
 
 
 def _in_group(xml_id):
@@ -100,20 +26,13 @@ def _in_group(xml_id):
 
 
 def may_see_full_numbers():
-    """Whether the user sees full phone numbers (X-06)
-
-    Only with the "see full numbers" group: every other user, telesales or
-    not (accountant, connector administrators, channel staff), sees them
-    masked. Internal code running as root reads them in full.
-    """
-    if Transaction().user == 0:
-        return True
-    return _in_group('group_telesales_full_number')
+    "Whether the user sees full phone numbers (the suite's hook)"
+    return Pool().get('party.contact_mechanism').may_see_full_numbers()
 
 
 def must_mask():
     "Whether the answers of this call hide full numbers"
-    return Transaction().check_access and not may_see_full_numbers()
+    return Pool().get('party.contact_mechanism').must_mask()
 
 
 def may_export():
@@ -126,85 +45,7 @@ def may_export():
 
 def display_phone(e164):
     "The number as the user may see it"
-    if not e164 or may_see_full_numbers():
-        return e164
-    return mask_phone(e164)
-
-
-def mask_text(value):
-    "Mask value when it is a phone number; leave anything else untouched"
-    # phonenumbers finds a number inside any text: only a value made of a
-    # number is one
-    if (isinstance(value, str) and _WHOLE_PHONE.match(value)
-            and parse(value) is not None):
-        return mask_phone(value)
-    return value
-
-
-def mask_in_text(value):
-    "Mask the phone numbers found in value (a string); leave the rest"
-    if not isinstance(value, str):
-        return value
-
-    def mask(match):
-        text = match.group(0)
-        if _DATE.match(text):
-            return text
-        return mask_text(text)
-    return PHONE_IN_TEXT.sub(mask, value)
-
-
-def mask_deep(value):
-    "mask_in_text applied to the strings of nested lists, tuples and dicts"
-    if isinstance(value, str):
-        return mask_in_text(value)
-    if isinstance(value, dict):
-        return {k: mask_deep(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(mask_deep(v) for v in value)
-    return value
-
-
-# characters of a phone number and of the wildcards that could stand for
-# its digits
-_PHONE_PATTERN = re.compile(r'^[0-9+()\- _]*[0-9_][0-9+()\- _]*$')
-
-
-def phone_clause(clause, column):
-    """The search clause a user without full numbers may run on a phone field
-
-    A whole number is looked up (as ``column = E.164``, column holding the
-    normalised number); any other pattern made of digits (a prefix, a
-    range, wildcards standing for digits) matches nothing, so that a masked
-    number cannot be rebuilt digit by digit. Exact comparisons and patterns
-    that cannot match a phone number (an e-mail) are left as they are.
-    """
-    name, operator, value, *extra = clause
-    negative = operator.startswith('not') or operator == '!='
-    if operator in {'=', '!='}:
-        number = normalize(value) if isinstance(value, str) else None
-        return (column, operator, number) if number else clause
-    if operator in {'in', 'not in'}:
-        return clause
-    if operator.endswith('like') and isinstance(value, str):
-        pattern = value.replace('%', '')
-        if not _PHONE_PATTERN.match(pattern):
-            return clause
-        number = normalize(pattern) if '_' not in pattern else None
-        if number:
-            return (column, '!=' if negative else '=', number)
-    return ('id', 'in', [])
-
-
-def mask_phone_domain(domain, fields, column):
-    "domain with the clauses on fields replaced by phone_clause"
-    if isinstance(domain, (list, tuple)) and domain and isinstance(
-            domain[0], str) and domain[0] not in {'AND', 'OR'}:
-        if domain[0] in fields:
-            return phone_clause(domain, column)
-        return domain
-    return [mask_phone_domain(d, fields, column)
-        if isinstance(d, (list, tuple)) else d for d in domain]
+    return Pool().get('party.contact_mechanism').display_number(e164)
 
 
 class MaskedPhoneMixin:
@@ -290,6 +131,15 @@ class ContactMechanism(MaskedPhoneMixin, metaclass=PoolMeta):
         'email', 'website', 'skype', 'sip'}
     _searched_phone_fields = {'value', 'value_compact', 'rec_name'}
     _phone_compact_field = 'value_compact'
+
+    @classmethod
+    def may_see_full_numbers(cls):
+        """Only the "see full numbers" group: every other user, telesales
+        or not (accountant, connector administrators, channel staff), sees
+        them masked. Internal code running as root reads them in full."""
+        if Transaction().user == 0:
+            return True
+        return _in_group('group_telesales_full_number')
 
     phone_region = fields.Function(
         fields.Char("Region", help="Where the number was allocated."),

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sms_gateway import providers
-from sms_gateway.phone import check_mobile, split_numbers
+from crm_base.phone import check_mobile, split_numbers
 from sms_gateway.providers import (
     FakeTransport, Outgoing, RejectedError, Response, TransientError,
     UncertainError)

@@ -17,8 +17,6 @@ from trytond.tests.test_tryton import (
 from trytond.transaction import Transaction
 
 from telesales_pipeline.exceptions import DuplicateNameError, DuplicateWarning
-from telesales_pipeline.phone import (
-    carrier, mask_phone, normalize, region)
 from telesales_pipeline.spreadsheet import (
     FormulaValue, SheetError, cell_date, read_sheet)
 
@@ -109,35 +107,6 @@ class SpreadsheetTestCase(unittest.TestCase):
         for value in ['明天', '2026-13-01', '12/2026']:
             with self.assertRaises(ValueError):
                 cell_date(value)
-
-
-@pytest.mark.fast
-class PhoneTestCase(unittest.TestCase):
-    "Pure phone helpers"
-
-    def test_normalize(self):
-        self.assertEqual(normalize('13798312311'), '+8613798312311')
-        self.assertEqual(normalize(' 137 9831 2311 '), '+8613798312311')
-        self.assertEqual(normalize('0579-83710010'), '+8657983710010')
-        self.assertEqual(normalize('+8613798312311'), '+8613798312311')
-        self.assertEqual(normalize(13798312311), '+8613798312311')
-        for bad in [None, '', '123', '1379831231', 'abc', '2379831231199']:
-            self.assertIsNone(normalize(bad), bad)
-
-    def test_mask_phone(self):
-        self.assertEqual(mask_phone('+8613798312311'), '137****2311')
-        self.assertEqual(mask_phone('+8657983710010'), '057****0010')
-        self.assertEqual(mask_phone('+14155552671'), '+1 415****2671')
-        self.assertEqual(mask_phone(''), '')
-        self.assertIsNone(mask_phone(None))
-        self.assertNotIn('98312', mask_phone('13798312311'))
-
-    def test_region_carrier(self):
-        self.assertEqual(region('+8613798312311'), '广东省深圳市')
-        self.assertEqual(carrier('+8613798312311'), '中国移动')
-        self.assertEqual(region('+8657983710010'), '浙江省金华市')
-        self.assertEqual(region('nonsense'), '')
-        self.assertEqual(carrier(None), '')
 
 
 class DataIOTestCase(unittest.TestCase):
