@@ -20,6 +20,10 @@ from proteus import config as pconfig
 from .servers import Kannel, served_database, stop, ucs2
 from .smpp_smsc import SMSC
 
+# real peers run once, in the PostgreSQL pass, against the database users
+# run in production
+pytestmark = pytest.mark.postgresql
+
 CHINESE = '王芳您好：周六上午十点试听课，欢迎光临！退订回TD'
 REJECTED = '8613900000001'  # the SMSC refuses it: invalid destination
 UNDELIVERABLE = '8613900000002'  # accepted, then not delivered
