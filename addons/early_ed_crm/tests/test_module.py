@@ -3,10 +3,17 @@
 import datetime as dt
 from decimal import Decimal
 
+from types import SimpleNamespace
+
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+
+from ..card import MAX_AMOUNT, MAX_BALANCE, MAX_HOURS
+from ..exceptions import (
+    AllocationError, CardError, CardNotActiveError, InputError,
+    InsufficientBalanceError)
 
 
 class EarlyEdCrmTestCase(CompanyTestMixin, ModuleTestCase):
@@ -183,6 +190,306 @@ class EarlyEdCrmTestCase(CompanyTestMixin, ModuleTestCase):
             CheckIn.do([checkin])
             copy, = CheckIn.copy([checkin])
             self.assertEqual((checkin.state, copy.state), ('done', 'draft'))
+
+    def balances(self, card):
+        """The card's (hours, cash) as stored: the wallet operations update
+        them in SQL, past the records cached in the test's transaction"""
+        Card = Pool().get('member.card')
+        row, = Card.read([card.id], ['hours_balance', 'cash_balance'])
+        return row['hours_balance'], row['cash_balance']
+
+    def remaining(self, lot):
+        "The lot's remaining hours as stored"
+        Lot = Pool().get('member.card.lot')
+        row, = Lot.read([lot.id], ['remaining'])
+        return row['remaining']
+
+    def member(self, name='王女士'):
+        Party = Pool().get('party.party')
+        party = Party(name=name)
+        party.save()
+        return party
+
+    @with_transaction()
+    def test_typed_limits(self):
+        "The largest amount and hours typed are taken, one cent more not"
+        from ..card import check_amount, check_hours
+        self.assertEqual(check_amount('0.01'), Decimal('0.01'))
+        self.assertEqual(check_amount(MAX_AMOUNT), MAX_AMOUNT)
+        self.assertEqual(check_amount(0.1), Decimal('0.1'))
+        self.assertEqual(check_hours('0.01'), Decimal('0.01'))
+        self.assertEqual(check_hours(MAX_HOURS), MAX_HOURS)
+        for value in [MAX_AMOUNT + Decimal('0.01'), '-0.01', '1.005',
+                'Infinity']:
+            with self.subTest(amount=value):
+                with self.assertRaises(InputError):
+                    check_amount(value)
+        for value in [MAX_HOURS + Decimal('0.01'), '-0.01', '-1']:
+            with self.subTest(hours=value):
+                with self.assertRaises(InputError):
+                    check_hours(value)
+
+    @with_transaction()
+    def test_hours_exact_balance_and_one_over(self):
+        "Hours are spent down to zero, never a hundredth below"
+        pool = Pool()
+        Card = pool.get('member.card')
+        company = create_company()
+        with set_company(company):
+            card = self.card_with_hours(self.member(), 10)
+            with self.assertRaises(InsufficientBalanceError):
+                Card.debit_hours(card, Decimal('10.01'), 'checkin')
+            self.assertEqual(self.balances(card)[0], Decimal('10.00'))
+            for hours in [Decimal(0), Decimal(-1), Decimal('0.001')]:
+                with self.subTest(hours=hours):
+                    with self.assertRaises(InputError):
+                        Card.debit_hours(card, hours, 'checkin')
+            move, = Card.debit_hours(card, Decimal('9.99'), 'checkin')
+            self.assertEqual((move.quantity, move.balance),
+                (Decimal('-9.99'), Decimal('0.01')))
+            Card.debit_hours(card, Decimal('0.01'), 'checkin')
+            self.assertEqual(self.balances(card)[0], Decimal('0.00'))
+            with self.assertRaises(InsufficientBalanceError):
+                Card.debit_hours(card, Decimal('0.01'), 'checkin')
+
+    @with_transaction()
+    def test_hours_oldest_lot_first(self):
+        """Hours are taken from the oldest lots first, across lots; a lot
+        picked by the user is the only one used"""
+        pool = Pool()
+        Card = pool.get('member.card')
+        Lot = pool.get('member.card.lot')
+        company = create_company()
+        with set_company(company):
+            card = self.card_with_hours(self.member(), 0)
+            old = Lot.credit([card], Decimal(3),
+                date=dt.date.today() - dt.timedelta(days=1))
+            new = Lot.credit([card], Decimal(5))
+            moves = Card.debit_hours(card, Decimal(4), 'checkin')
+            self.assertEqual(
+                [(m.lot, m.quantity, m.balance) for m in moves],
+                [(old, Decimal(-3), Decimal(0)), (new, Decimal(-1),
+                        Decimal(4))])
+            newer = Lot.credit([card], Decimal(2))
+            self.assertEqual(self.balances(card)[0], Decimal(6))
+            # the picked lot alone, though the card has enough
+            with self.assertRaises(InsufficientBalanceError):
+                Card.debit_hours(card, Decimal(3), 'checkin', lot=newer)
+            move, = Card.debit_hours(card, Decimal(2), 'checkin', lot=newer)
+            self.assertEqual((move.lot, move.balance), (newer, Decimal(0)))
+            self.assertEqual(self.remaining(new), Decimal(4))
+
+    def card_with_cash(self, amount):
+        """A new card holding amount of cash, as the wallet operations of
+        earlier transactions left it (one operation a transaction, as over
+        RPC)"""
+        Card = Pool().get('member.card')
+        card, = Card.create([{'party': self.member().id, 'holder': '小明',
+                    'cash_balance': amount}])
+        return card
+
+    @with_transaction()
+    def test_cash_exact_balance_and_one_cent_over(self):
+        "Cash is spent down to zero, never a cent below; amounts positive"
+        Card = Pool().get('member.card')
+        company = create_company()
+        with set_company(company):
+            card = self.card_with_cash(Decimal('100.00'))
+            with self.assertRaises(InsufficientBalanceError):
+                Card.debit_cash(card, Decimal('100.01'), 'pos')
+            self.assertEqual(self.balances(card)[1], Decimal('100.00'))
+            for amount in [Decimal(0), Decimal('-0.01'), Decimal('0.001')]:
+                with self.subTest(amount=amount):
+                    with self.assertRaises(InputError):
+                        Card.debit_cash(card, amount, 'pos')
+                    with self.assertRaises(InputError):
+                        Card.credit_cash(card, amount, 'recharge')
+            self.assertEqual(self.balances(card)[1], Decimal('100.00'))
+
+            card = self.card_with_cash(Decimal('100.00'))
+            move = Card.debit_cash(card, Decimal('100.00'), 'pos')
+            self.assertEqual((move.quantity, move.balance),
+                (Decimal('-100.00'), Decimal('0.00')))
+            self.assertEqual(self.balances(card)[1], Decimal('0.00'))
+
+            card = self.card_with_cash(Decimal(0))
+            with self.assertRaises(InsufficientBalanceError):
+                Card.debit_cash(card, Decimal('0.01'), 'pos')
+            move = Card.credit_cash(card, Decimal('100'), 'recharge')
+            self.assertEqual((move.quantity, move.balance),
+                (Decimal('100.00'), Decimal('100.00')))
+            self.assertEqual(self.balances(card)[1], Decimal('100.00'))
+
+    @with_transaction()
+    def test_cash_balance_limit(self):
+        "The cash wallet holds up to the ledger's largest number"
+        Card = Pool().get('member.card')
+        company = create_company()
+        with set_company(company):
+            card = self.card_with_cash(MAX_BALANCE - Decimal('0.01'))
+            Card.credit_cash(card, Decimal('0.01'), 'recharge')
+            self.assertEqual(self.balances(card)[1], MAX_BALANCE)
+            card = self.card_with_cash(MAX_BALANCE)
+            with self.assertRaises(InputError):
+                Card.credit_cash(card, Decimal('0.01'), 'recharge')
+            self.assertEqual(self.balances(card)[1], MAX_BALANCE)
+
+    @with_transaction()
+    def test_spending_needs_active_card(self):
+        """A lost or frozen card spends nothing but may be credited; a
+        replaced one takes nothing; a card closes only when empty"""
+        Card = Pool().get('member.card')
+        company = create_company()
+        with set_company(company):
+            card = self.card_with_hours(self.member(), 5)
+            Card.credit_cash(card, Decimal(10), 'recharge')
+            for transition in [Card.report_loss, Card.freeze]:
+                with self.subTest(transition=transition.__name__):
+                    transition([card])
+                    with self.assertRaises(CardNotActiveError):
+                        Card.debit_hours(card, Decimal(1), 'checkin')
+                    with self.assertRaises(CardNotActiveError):
+                        Card.debit_cash(card, Decimal(1), 'pos')
+                    Card.credit_cash(card, Decimal(1), 'recharge')
+                    Card.enable([card])
+            self.assertEqual(self.balances(card)[1], Decimal(12))
+            with self.assertRaises(CardError):
+                Card.close([card])
+            new = Card.reissue_card(card)
+            self.assertEqual(Card(card.id).state, 'replaced')
+            with self.assertRaises(CardNotActiveError):
+                Card.credit_cash(card, Decimal(1), 'recharge')
+            self.assertEqual(self.balances(new), (Decimal(5), Decimal(12)))
+            self.assertEqual(self.balances(card), (Decimal(0), Decimal(0)))
+            empty = self.card_with_hours(self.member(), 0)
+            Card.close([empty])
+            self.assertEqual(empty.state, 'closed')
+
+    @with_transaction()
+    def test_sub_cards_share_the_pool(self):
+        """The main card and its sub-cards draw on the same lots; what one
+        spends the others no longer have"""
+        pool = Pool()
+        Card = pool.get('member.card')
+        Lot = pool.get('member.card.lot')
+        company = create_company()
+        with set_company(company):
+            party = self.member()
+            main = self.card_with_hours(party, 0, holder='大宝')
+            twin = self.card_with_hours(party, 0, holder='二宝', parent=main)
+            Lot.credit([main, twin], Decimal(10))
+            Card.debit_hours(twin, Decimal(4), 'checkin')
+            self.assertEqual(
+                [self.balances(c)[0] for c in [main, twin]],
+                [Decimal(6), Decimal(6)])
+            with self.assertRaises(InsufficientBalanceError):
+                Card.debit_hours(main, Decimal('6.01'), 'checkin')
+            Card.debit_hours(main, Decimal(6), 'checkin')
+            with self.assertRaises(InsufficientBalanceError):
+                Card.debit_hours(twin, Decimal('0.01'), 'checkin')
+            # the cash wallets are each card's own
+            Card.credit_cash(main, Decimal(5), 'recharge')
+            with self.assertRaises(InsufficientBalanceError):
+                Card.debit_cash(twin, Decimal('0.01'), 'pos')
+
+    @with_transaction()
+    def test_contract_hours_allocation(self):
+        """A pooled contract credits the card and its active sub-cards
+        together; fixed allocations split the lines' hours in order and
+        must add up to them"""
+        Sale = Pool().get('sale.sale')
+        main = SimpleNamespace(name='main', state='active')
+        active = SimpleNamespace(name='active', state='active')
+        frozen = SimpleNamespace(name='frozen', state='frozen')
+        main.sub_cards = [active, frozen]
+        l48 = SimpleNamespace(name='l48', course_hours=Decimal(48))
+        l24 = SimpleNamespace(name='l24', course_hours=Decimal(24))
+
+        def chunks(allocation, allocations=()):
+            sale = SimpleNamespace(member_card=main,
+                member_allocation=allocation, member_allocations=[
+                    SimpleNamespace(card=c, hours=Decimal(h))
+                    for c, h in allocations])
+            return [(l.name, [c.name for c in cs], h) for l, cs, h in
+                Sale._member_card_chunks(sale, [l48, l24])]
+        self.assertEqual(chunks('pool'), [
+                ('l48', ['main', 'active'], Decimal(48)),
+                ('l24', ['main', 'active'], Decimal(24))])
+        self.assertEqual(chunks('fixed', [(main, 30), (active, 42)]), [
+                ('l48', ['main'], Decimal(30)),
+                ('l48', ['active'], Decimal(18)),
+                ('l24', ['active'], Decimal(24))])
+        self.assertEqual(chunks('fixed', [(main, 48), (active, 24)]), [
+                ('l48', ['main'], Decimal(48)),
+                ('l24', ['active'], Decimal(24))])
+
+        def check(allocation, allocations, card=main):
+            sale = SimpleNamespace(rec_name='S1', course_hours=Decimal(72),
+                member_card=card, member_allocation=allocation,
+                member_allocations=[SimpleNamespace(hours=Decimal(h))
+                    for h in allocations])
+            Sale.check_member_card(sale)
+        check('fixed', [30, 42])
+        check('pool', [])
+        for allocations in [[30, 41.99], [30, 42.01], []]:
+            with self.subTest(allocations=allocations):
+                with self.assertRaises(AllocationError):
+                    check('fixed', allocations)
+        with self.assertRaises(AllocationError):
+            check('pool', [], card=None)
+
+    @with_transaction()
+    def test_conversion_rate_rounding(self):
+        """Converted hours are credited at the configured rate, rounded to
+        the cent; no more hours than the card has"""
+        pool = Pool()
+        Card = pool.get('member.card')
+        Configuration = pool.get('member.configuration')
+        company = create_company()
+        with set_company(company):
+            config = Configuration(1)
+            config.hour_cash_rate = Decimal('33.33')
+            config.save()
+            card = self.card_with_hours(self.member(), 1)
+            hour_moves, cash_move = Card.convert_hours(card, Decimal('0.03'))
+            # 0.9999
+            self.assertEqual(cash_move.quantity, Decimal('1.00'))
+            self.assertEqual([m.quantity for m in hour_moves],
+                [Decimal('-0.03')])
+            self.assertEqual(self.balances(card),
+                (Decimal('0.97'), Decimal('1.00')))
+            with self.assertRaises(InsufficientBalanceError):
+                Card.convert_hours(card, Decimal('0.98'))
+            for hours in [Decimal(0), Decimal('-1')]:
+                with self.subTest(hours=hours):
+                    with self.assertRaises(InputError):
+                        Card.convert_hours(card, hours)
+
+    @with_transaction()
+    def test_deferred_value_recognised_without_drift(self):
+        """The revenue recognised for each hour consumed is the change of
+        the lot's deferred value rounded to the cent: consuming all the
+        hours recognises exactly the lot's value"""
+        pool = Pool()
+        Lot = pool.get('member.card.lot')
+        Move = pool.get('member.card.move')
+        company = create_company()
+        with set_company(company):
+            lot = Lot(company=company, price_per_hour=Decimal('333.3333'))
+            self.assertEqual(lot.value_of(Decimal(3)), Decimal('1000.00'))
+            self.assertEqual(lot.value_of(Decimal(0)), Decimal(0))
+            values = []
+            for remaining in [Decimal(2), Decimal(1), Decimal(0)]:
+                values.append(lot._move_value(Move(
+                            quantity=Decimal(-1), balance=remaining)))
+            self.assertEqual(values,
+                [Decimal('333.33'), Decimal('333.34'), Decimal('333.33')])
+            self.assertEqual(sum(values), lot.value_of(Decimal(3)))
+            half = lot._move_value(Move(
+                    quantity=Decimal('-0.5'), balance=Decimal('2.5')))
+            self.assertEqual(half, Decimal('166.67'))
+            free = Lot(company=company, price_per_hour=None)
+            self.assertEqual(free.value_of(Decimal(3)), Decimal(0))
 
 
 del ModuleTestCase
