@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import sys
 import unittest
 
@@ -187,10 +188,18 @@ class ScenarioFile(pytest.File):
             configs = json.loads(config.read_text())
         else:
             configs = [{}]
+        # ".. pass: sqlite" (or postgresql) in a scenario runs it in that
+        # pass only, as the marker does for a test (real peers run once)
+        passes = re.findall(
+            r'^\.\. pass: (sqlite|postgresql)$', self.path.read_text(),
+            re.MULTILINE)
         for index, globs in enumerate(configs):
             name = self.path.stem if len(configs) == 1 else (
                 f'{self.path.stem}[{index}]')
-            yield ScenarioItem.from_parent(self, name=name, globs=globs)
+            item = ScenarioItem.from_parent(self, name=name, globs=globs)
+            for pass_ in passes:
+                item.add_marker(pass_)
+            yield item
 
 
 class ScenarioItem(pytest.Item):

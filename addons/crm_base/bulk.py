@@ -73,12 +73,23 @@ def bulk_create(Model, vlist, computed=()):
         raise ValueError("bulk_create does not store tree fields: %s"
             % Model.__name__)
     transaction = Transaction()
-    database = transaction.database
-    cursor = transaction.connection.cursor()
     check_access = transaction.user and transaction.check_access
     vlist = Model._before_create([v.copy() for v in vlist])
-    table = Model.__table__()
+    stored, children, setters = _fields(Model)
+    columns = sorted(stored)
+    rows = _rows(Model, vlist, stored, columns, computed)
+    ids = _insert(Model, columns, rows)
+    Model._insert_history(ids)
+    _translate(Model, ids, vlist, stored)
+    Model._ModelSQL__check_domain_rule(ids, 'create')
+    _set(Model, ids, vlist, setters)
+    _create_children(Model, ids, vlist, children, computed)
+    _after_create(Model, ids, check_access)
+    return ids
 
+
+def _fields(Model):
+    "The stored fields, the One2Many fields and the fields with a setter"
     stored, children, setters = {}, {}, {}
     for name, field in Model._fields.items():
         if name in {'id', 'create_uid', 'create_date', 'write_uid',
@@ -90,12 +101,16 @@ def bulk_create(Model, vlist, computed=()):
             setters[name] = field
         elif not isinstance(field, fields.Function):
             stored[name] = field
+    return stored, children, setters
+
+
+def _rows(Model, vlist, stored, columns, computed):
+    """The SQL values of each row: create_uid, create_date, then columns,
+    with the defaults and the computed values"""
+    transaction = Transaction()
     missing = {n for n in stored if not all(n in v for v in vlist)}
     defaults = Model._clean_defaults(
         Model.default_get(sorted(missing), with_rec_name=False))
-
-    columns = sorted(stored)
-    rows, nested, to_set = [], [], []
     compute = (Model.compute_fields is not ModelStorage.compute_fields
         and Model.__name__ not in computed)
     # the unsaved record compute_fields reads: its plain values first (a
@@ -105,6 +120,7 @@ def bulk_create(Model, vlist, computed=()):
     probe = Model()
     formats = [(n, stored[n].sql_format, stored[n].sql_format(None))
         for n in columns]
+    rows = []
     for values in vlist:
         record = {n: values[n] if n in values else defaults.get(n)
             for n in columns}
@@ -115,38 +131,23 @@ def bulk_create(Model, vlist, computed=()):
         rows.append([transaction.user, CurrentTimestamp()]
             + [none if record[n] is None else format_(record[n])
                 for n, format_, none in formats])
-        nested.append({n: values[n] for n in children if values.get(n)})
-        to_set.append({n: values[n] for n in setters if n in values})
+    return rows
+
+
+def _insert(Model, columns, rows):
+    """Insert rows; return their ids in order: with PostgreSQL's COPY when
+    the ids can be taken beforehand and no value is an SQL expression"""
+    transaction = Transaction()
+    database = transaction.database
+    cursor = transaction.connection.cursor()
+    table = Model.__table__()
     sql_columns = [table.create_uid, table.create_date] + [
         Column(table, n) for n in columns]
-
     ids = []
     if database.has_multirow_insert() and len(rows) > 1:
         ids = database.nextid(
             transaction.connection, Model._table, count=len(rows)) or []
-    if ids:
-        ids = list(ids)
-        sql_columns.append(table.id)
-        rows = [r + [i] for r, i in zip(rows, ids)]
-        literal = not any(
-            isinstance(v, Expression) for r in rows for v in r[2:])
-        if literal and hasattr(cursor, 'copy'):
-            # PostgreSQL: COPY, with the transaction's timestamp that
-            # CURRENT_TIMESTAMP gives an INSERT
-            cursor.execute('SELECT CURRENT_TIMESTAMP')
-            now, = cursor.fetchone()
-            with cursor.copy('COPY %s (%s) FROM STDIN' % (
-                        quote(Model._table),
-                        ', '.join(quote(c.name) for c in sql_columns))
-                    ) as copy:
-                for row in rows:
-                    row[1] = now
-                    copy.write_row(row)
-        else:
-            size = max(backend.MAX_QUERY_PARAMS // (len(sql_columns) + 1), 1)
-            for chunk in grouped_slice(rows, size):
-                cursor.execute(*table.insert(sql_columns, list(chunk)))
-    else:
+    if not ids:
         for row in rows:
             if database.has_returning():
                 cursor.execute(*table.insert(sql_columns, [row], [table.id]))
@@ -154,7 +155,31 @@ def bulk_create(Model, vlist, computed=()):
             else:
                 cursor.execute(*table.insert(sql_columns, [row]))
                 ids.append(database.lastid(cursor))
-    Model._insert_history(ids)
+        return ids
+    ids = list(ids)
+    sql_columns.append(table.id)
+    rows = [r + [i] for r, i in zip(rows, ids)]
+    literal = not any(isinstance(v, Expression) for r in rows for v in r[2:])
+    if literal and hasattr(cursor, 'copy'):
+        # PostgreSQL: COPY, with the transaction's timestamp that
+        # CURRENT_TIMESTAMP gives an INSERT
+        cursor.execute('SELECT CURRENT_TIMESTAMP')
+        now, = cursor.fetchone()
+        with cursor.copy('COPY %s (%s) FROM STDIN' % (
+                    quote(Model._table),
+                    ', '.join(quote(c.name) for c in sql_columns))) as copy:
+            for row in rows:
+                row[1] = now
+                copy.write_row(row)
+    else:
+        size = max(backend.MAX_QUERY_PARAMS // (len(sql_columns) + 1), 1)
+        for chunk in grouped_slice(rows, size):
+            cursor.execute(*table.insert(sql_columns, list(chunk)))
+    return ids
+
+
+def _translate(Model, ids, vlist, stored):
+    "Store the translated fields' values in the user's language"
     translations = {}
     for id_, values in zip(ids, vlist):
         for name, value in values.items():
@@ -165,31 +190,42 @@ def bulk_create(Model, vlist, computed=()):
         Translation = Pool().get('ir.translation')
         for name, values in translations.items():
             Translation.set_ids('%s,%s' % (Model.__name__, name), 'model',
-                transaction.language, list(values), list(values.values()))
-    Model._ModelSQL__check_domain_rule(ids, 'create')
+                Transaction().language, list(values), list(values.values()))
 
+
+def _set(Model, ids, vlist, setters):
+    "Call the setters of the fields that have one, a value at a time"
     for name in sorted(setters, key=Model.index_set_field):
         args = {}
-        for id_, values in zip(ids, to_set):
+        for id_, values in zip(ids, vlist):
             if name in values:
                 args.setdefault(repr(values[name]), (values[name], []))[
                     1].append(id_)
         for value, value_ids in args.values():
             setters[name].set(Model, name, value_ids, value)
+
+
+def _create_children(Model, ids, vlist, children, computed):
+    "Bulk-create the One2Many children given with ('create', [...])"
     for name, field in children.items():
         Child = field.get_target()
+        reference = Child._fields[field.field]._type == 'reference'
         child_values = []
-        for id_, values in zip(ids, nested):
-            for action in values.get(name, []):
+        for id_, values in zip(ids, vlist):
+            for action in values.get(name) or []:
                 if action[0] != 'create':
                     raise ValueError(
                         "bulk_create only creates children: %r" % action[0])
-                reference = Child._fields[field.field]._type == 'reference'
                 parent = '%s,%s' % (Model.__name__, id_) if reference else id_
                 child_values.extend(
                     dict(v, **{field.field: parent}) for v in action[1])
         bulk_create(Child, child_values, computed=computed)
 
+
+def _after_create(Model, ids, check_access):
+    """What create does after the insert: check_modification,
+    on_modification, the triggers and the transaction's created records"""
+    transaction = Transaction()
     Trigger = Pool().get('ir.trigger')
     with without_check_access():
         triggers = Trigger.get_triggers(Model.__name__, 'create')
@@ -205,4 +241,3 @@ def bulk_create(Model, vlist, computed=()):
             for trigger in triggers:
                 trigger.queue_trigger_action(records)
         transaction.create_records[Model.__name__].extend(ids)
-    return ids

@@ -82,25 +82,8 @@ class MessageComposeMixin:
         region = config.region
         parties = list(parties)
         merge = Template.get_merge_values(parties, values)
-        recipients = list(cls._party_numbers(parties, region))
-        recipients += [(None, n) for n in numbers]
-        checks = {}
-        checked = []
-        for party, raw in recipients:
-            check = checks.get(raw)
-            if check is None:
-                check = checks[raw] = check_mobile(raw, region)
-            checked.append((party, raw) + check)
-        marketing = kind == 'marketing'
-        valid = {e for _, _, e, _ in checked if e} if marketing else ()
-        opted_out = cls._opted_out(valid) if marketing else ()
-        if marketing and config.rate_limit:
-            # marketing messages each number already had in the period;
-            # counted up as this batch takes its share
-            received = cls._recent_marketing(valid, config.rate_period)
-            rate_limit = config.rate_limit
-        else:
-            received = None
+        checked = cls._checked_numbers(parties, numbers, region)
+        refusal = cls._refusal(kind, checked, config, gateway)
         render = template.renderer() if template else None
         common = {
             'kind': kind, 'gateway': gateway, 'template': template,
@@ -114,27 +97,60 @@ class MessageComposeMixin:
         result = []
         for party, raw, e164, reason in checked:
             message = {
-                'party': party, 'number': e164 or (raw or '')[:40]}
+                'party': party, 'number': e164 or (raw or '')[:40] or None}
             if render:
                 data = (merge.get(party.id) if party else None) or default
                 message['text'], message['params'] = render(data)
-            if reason:
-                message['state'], message['error'] = 'refused', gettext(
-                    'sms_gateway.msg_number_%s' % reason, number=raw or '')
-            elif e164 in opted_out:
-                message['state'], message['error'] = 'refused', gettext(
-                    'sms_gateway.msg_opted_out', number=e164)
-            elif received is not None and received[e164] >= rate_limit:
-                message['state'], message['error'] = 'refused', gettext(
-                    'sms_gateway.msg_rate_limited', number=e164,
-                    count=received[e164], hours=config.rate_period)
-            elif not gateway:
-                message['state'], message['error'] = 'refused', gettext(
-                    'sms_gateway.msg_no_gateway')
-            if received is not None and 'state' not in message:
-                received[e164] += 1
+            error = refusal(raw, e164, reason)
+            if error:
+                message['state'], message['error'] = 'refused', error
             result.append(message)
         return common, result
+
+    @classmethod
+    def _checked_numbers(cls, parties, numbers, region):
+        """``(party, raw number, e164, reason)`` of each recipient: the
+        parties' numbers, then the typed ones, each number checked once"""
+        recipients = list(cls._party_numbers(parties, region))
+        recipients += [(None, n) for n in numbers]
+        checks = {}
+        checked = []
+        for party, raw in recipients:
+            check = checks.get(raw)
+            if check is None:
+                check = checks[raw] = check_mobile(raw, region)
+            checked.append((party, raw) + check)
+        return checked
+
+    @classmethod
+    def _refusal(cls, kind, checked, config, gateway):
+        """A function giving the reason to refuse a recipient's message, or
+        None: a bad number, an opt-out, the per-number marketing limit (the
+        batch taking its share as it goes), no gateway"""
+        marketing = kind == 'marketing'
+        valid = {e for _, _, e, _ in checked if e} if marketing else ()
+        opted_out = cls._opted_out(valid) if marketing else ()
+        if marketing and config.rate_limit:
+            # marketing messages each number already had in the period
+            received = cls._recent_marketing(valid, config.rate_period)
+        else:
+            received = None
+
+        def refusal(raw, e164, reason):
+            if reason:
+                return gettext(
+                    'sms_gateway.msg_number_%s' % reason, number=raw or '')
+            if e164 in opted_out:
+                return gettext('sms_gateway.msg_opted_out', number=e164)
+            if received is not None and received[e164] >= config.rate_limit:
+                return gettext('sms_gateway.msg_rate_limited', number=e164,
+                    count=received[e164], hours=config.rate_period)
+            if not gateway:
+                return gettext('sms_gateway.msg_no_gateway')
+            if received is not None:
+                received[e164] += 1
+            return None
+        return refusal
 
     @classmethod
     def _recent_marketing(cls, numbers, hours):

@@ -44,8 +44,12 @@ class Message(
     party = fields.Many2One(
         'party.party', "Party", ondelete='SET NULL', states=_states)
     number = fields.Char(
-        "Number", required=True, states=_states,
-        help="The recipient in international format (E.164).")
+        "Number", states={
+            **_states,
+            'required': Eval('state') != 'refused',
+            },
+        help="The recipient in international format (E.164); empty for "
+        "a message refused to a customer without a number.")
     gateway = fields.Many2One(
         'sms.gateway', "Gateway", ondelete='RESTRICT', states=_states)
     template = fields.Many2One(

@@ -174,7 +174,8 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(ok.party, party)
         self.assertEqual(by_number['+8657983710010'].state, 'refused')
         self.assertIn('not a mobile', by_number['+8657983710010'].error)
-        self.assertEqual(by_number[''].state, 'refused')
+        self.assertEqual(by_number[None].state, 'refused')
+        self.assertEqual(by_number[None].error, 'No mobile number.')
         self.assertEqual(by_number['+8613911112222'].state, 'refused')
         self.assertIn('opted out', by_number['+8613911112222'].error)
         self.assertEqual(by_number['+8613922223333'].state, 'queued')
@@ -183,6 +184,28 @@ class SmsGatewayTestCase(CompanyTestMixin, ModuleTestCase):
         notice, = Message.prepare(numbers=['13911112222'], text='课程提醒',
             kind='notification')
         self.assertEqual(notice.state, 'queued')
+
+    @with_transaction()
+    def test_send_to_customer_without_number(self):
+        "A customer without a number gets a refused message; others are sent"
+        pool = Pool()
+        Message = pool.get('sms.message')
+        Party = pool.get('party.party')
+        company = create_company()
+        with set_company(company):
+            gateway, party = self.setup_sms()
+            nobody = Party(name='无号码')
+            nobody.save()
+            for store in [
+                    lambda **k: Message.queue(Message.prepare(**k)),
+                    lambda **k: Message.send(Message.compose(**k))]:
+                messages = store(parties=[party, nobody], text='课程提醒',
+                    kind='notification')
+                self.assertEqual(
+                    sorted((m.party.name, m.state, m.error or '')
+                        for m in Message.browse(messages)),
+                    [('无号码', 'refused', 'No mobile number.'),
+                        ('王芳', 'queued', '')])
 
     @with_transaction()
     def test_rate_limit_per_number(self):
