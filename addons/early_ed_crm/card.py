@@ -552,12 +552,9 @@ class Card(ServerGuardMixin, Workflow, ModelSQL, ModelView):
         return move
 
     def _set_cash_balance(self, balance):
-        table = self.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.update(
-                [table.cash_balance], [balance],
-                where=table.id == self.id))
-        self.cash_balance = balance
+        # written through the ORM, which drops the cached balance: a second
+        # operation on the card in the same transaction reads this one
+        self.__class__.write([self], {'cash_balance': balance})
         return balance
 
     @classmethod
@@ -706,11 +703,9 @@ class Lot(ServerGuardMixin, ModelSQL, ModelView):
         return [('description',) + tuple(clause[1:])]
 
     def _set_remaining(self, remaining):
-        table = self.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.update(
-                [table.remaining], [remaining], where=table.id == self.id))
-        self.remaining = remaining
+        # through the ORM, which drops the cached value (see
+        # Card._set_cash_balance)
+        self.__class__.write([self], {'remaining': remaining})
 
     @classmethod
     @without_check_access

@@ -321,6 +321,24 @@ class EarlyEdCrmTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(self.balances(card)[1], Decimal('100.00'))
 
     @with_transaction()
+    def test_cash_twice_in_one_transaction(self):
+        """Two operations on one card in one transaction: the second reads
+        the first's balance (never 120 spent from 100)"""
+        Card = Pool().get('member.card')
+        company = create_company()
+        with set_company(company):
+            card = self.card_with_cash(Decimal('100.00'))
+            first = Card.debit_cash(card, Decimal('60'), 'pos')
+            with self.assertRaises(InsufficientBalanceError):
+                Card.debit_cash(card, Decimal('60'), 'pos')
+            self.assertEqual(first.balance, Decimal('40.00'))
+            self.assertEqual(self.balances(card)[1], Decimal('40.00'))
+            Card.credit_cash(card, Decimal('10'), 'recharge')
+            move = Card.credit_cash(card, Decimal('10'), 'recharge')
+            self.assertEqual(move.balance, Decimal('60.00'))
+            self.assertEqual(Card(card.id).cash_balance, Decimal('60.00'))
+
+    @with_transaction()
     def test_cash_balance_limit(self):
         "The cash wallet holds up to the ledger's largest number"
         Card = Pool().get('member.card')
