@@ -17,7 +17,7 @@ from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .party import STAGES
+from .customer import STAGES
 
 WON_SALE_STATES = ['confirmed', 'processing', 'done']
 PERIODS = [

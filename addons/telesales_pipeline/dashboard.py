@@ -13,7 +13,7 @@ from trytond.pyson import Eval, If, PYSONEncoder
 from trytond.tools import timezone as tz
 from trytond.transaction import Transaction, check_access
 
-from .party import STAGE_ORDER, STAGES
+from .customer import STAGE_ORDER, STAGES
 
 PERIODS = [
     'callbacks_today', 'callbacks_tomorrow', 'contacted_today',

@@ -25,7 +25,7 @@ from trytond.transaction import Transaction
 
 from .duplicate import describe, normalize_name
 from .exceptions import ImportError_
-from .party import STAGES
+from .customer import STAGES
 from .spreadsheet import (
     IN_MAX, FormulaValue, SheetError, cell_date, cell_text, chunks,
     read_sheet, write_xlsx)

@@ -9,7 +9,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import ScriptError
-from .party import STAGES, user_in_group
+from .customer import STAGES, user_in_group
 
 
 class Script(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
