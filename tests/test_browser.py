@@ -1159,7 +1159,7 @@ def test_rep_dials_customer(demo_url):
     Asterisk Manager Interface peer), that his extension rings and whom it
     will call; the PBX received the Originate (#16)"""
     from demo.loader import password_of
-    from pbx_connector.tests.ami_peer import ScriptedPeer
+    from testing.ami_peer import ScriptedPeer
     admin = RPC(demo_url, 'admin', password_of('admin'))
     rep1 = RPC(demo_url, 'rep1', password_of('rep1'))
     party = own_customer(rep1, 'DESC')

@@ -151,7 +151,7 @@ class _Thread(threading.Thread):
 
 def _peer_process(pipe):
     "The scripted peer of the bench, served in a process of its own"
-    from pbx_connector.tests.ami_peer import ScriptedPeer
+    from testing.ami_peer import ScriptedPeer
     with ScriptedPeer() as peer:
         pipe.send((peer.port, peer.username, peer.secret))
         while True:
@@ -174,7 +174,7 @@ class Peer:
     def __init__(self, in_process=False):
         self.in_process = in_process
         if in_process:
-            from pbx_connector.tests.ami_peer import ScriptedPeer
+            from testing.ami_peer import ScriptedPeer
             self.peer = ScriptedPeer()
             self.port = self.peer.port
             self.username, self.secret = self.peer.username, self.peer.secret
@@ -356,7 +356,7 @@ def main():
     args = parser.parse_args()
     load = os.getloadavg()
     prepare(telesales=args.known > 0)
-    from pbx_connector.tests.tools import setup_call_center
+    from testing.call_center import setup_call_center
     runs = []
     peer = Peer(args.in_process)
     try:

@@ -12,7 +12,7 @@ from pbx_connector.ami import (
 from pbx_connector.ami.calls import device, disposition
 from pbx_connector.ami.client import follow
 
-from .ami_peer import ScriptedPeer, packet
+from testing.ami_peer import ScriptedPeer, packet
 
 pytestmark = pytest.mark.fast
 

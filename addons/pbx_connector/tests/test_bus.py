@@ -20,8 +20,8 @@ def test_inbound_call_pops_on_the_bus():
     from pbx_connector.ami import Backoff
     from pbx_connector.listener import Listener
 
-    from .ami_peer import ScriptedPeer
-    from .tools import setup_call_center
+    from testing.ami_peer import ScriptedPeer
+    from testing.call_center import setup_call_center
 
     activate_modules('pbx_connector', create_company)
     uri = os.environ['TRYTOND_DATABASE_URI'].rstrip('/') + '/' + DB_NAME
@@ -67,8 +67,8 @@ def test_burst_pops_each_call_once():
     from pbx_connector.ami import Backoff
     from pbx_connector.listener import Listener
 
-    from .ami_peer import ScriptedPeer
-    from .tools import setup_call_center
+    from testing.ami_peer import ScriptedPeer
+    from testing.call_center import setup_call_center
 
     calls = 40
     activate_modules('pbx_connector', create_company)

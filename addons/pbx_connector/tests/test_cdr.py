@@ -15,7 +15,7 @@ from trytond.tests.test_tryton import (
 
 from ..ami import CallTracker
 from ..ami.protocol import Message
-from .ami_peer import ScriptedPeer
+from testing.ami_peer import ScriptedPeer
 
 START = 1.8e9
 

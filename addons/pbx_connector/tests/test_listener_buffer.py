@@ -107,7 +107,7 @@ def test_calls_buffered_while_database_down(tmp_path):
 
     from pbx_connector.ami import Backoff
     from pbx_connector.listener import Listener
-    from pbx_connector.tests.ami_peer import ScriptedPeer
+    from testing.ami_peer import ScriptedPeer
 
     drop_db()
     activate_module([MODULE])

@@ -15,7 +15,7 @@ def test_reader_process_replaced_when_it_dies():
 
     from pbx_connector.ami import Backoff
     from pbx_connector.listener import Listener
-    from pbx_connector.tests.ami_peer import ScriptedPeer
+    from testing.ami_peer import ScriptedPeer
 
     drop_db()
     activate_module([MODULE])

@@ -15,7 +15,7 @@ from pbx_connector.ami import (
     CallTracker, FakeTransport, Message, TCPTransport, encode)
 from pbx_connector.ami.reader import RingScanner, ScanningTransport, serve
 
-from .ami_peer import ScriptedPeer
+from testing.ami_peer import ScriptedPeer
 
 pytestmark = pytest.mark.fast
 

@@ -1,7 +1,6 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"Helpers shared by the PostgreSQL tests and bench/pbx"
-import json
+"A call center against the scripted AMI peer, for the PBX tests and bench/pbx"
 import types
 
 from proteus import Model
@@ -43,11 +42,3 @@ def setup_call_center(peer, reps=1, config=None):
     return types.SimpleNamespace(server=server, users=users,
         employees=employees, customer=customer, company=company)
 
-
-def bus_messages(connection):
-    "Decode the pending NOTIFY payloads of Tryton's bus channel"
-    messages = []
-    for notify in connection.notifies(timeout=0, stop_after=None):
-        payload = json.loads(notify.payload)
-        messages.append((payload['channel'], payload['message']))
-    return messages

@@ -1,0 +1,3 @@
+# This file is part of the CRM suite.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"Helpers shared by the tests and the benchmarks (no test in here)"
