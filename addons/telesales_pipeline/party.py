@@ -183,6 +183,37 @@ class Party(
                 },
             }
 
+    @classmethod
+    def crm_summaries(cls, parties, followups=3, reminders=2):
+        """The customers at a glance, for other modules (the PBX screen
+        pop): {party id: {'stage': label, 'owner': name, 'followups':
+        [(date, content)], 'reminders': [date]}} with the last
+        ``followups`` follow-ups and the next ``reminders`` open callbacks
+        of each party, read for all of them at once"""
+        Followup = Pool().get('crm.followup')
+        stages = dict(cls.fields_get(['crm_stage'])['crm_stage']['selection'])
+        ids = [p.id for p in parties]
+        summaries = {r['id']: {
+                'stage': stages.get(r['crm_stage']),
+                'owner': (r['crm_owner.'] or {}).get('rec_name'),
+                'followups': [], 'reminders': [],
+                } for r in cls.read(ids, ['crm_stage', 'crm_owner.rec_name'])}
+        for row in Followup.search_read([('party', 'in', ids)],
+                order=[('date', 'DESC'), ('id', 'DESC')],
+                fields_names=['party', 'date', 'content']):
+            lines = summaries[row['party']]['followups']
+            if len(lines) < followups:
+                lines.append((row['date'], row['content']))
+        for row in Followup.search_read([('party', 'in', ids),
+                    ('reminder_state', '=', 'open'),
+                    ('next_callback', '!=', None)],
+                order=[('next_callback', 'ASC'), ('id', 'ASC')],
+                fields_names=['party', 'next_callback']):
+            dates = summaries[row['party']]['reminders']
+            if len(dates) < reminders:
+                dates.append(row['next_callback'])
+        return summaries
+
     # the pages other modules add to the party form, shown only to the
     # users of those modules: noise on a sales rep's customer form
     _crm_foreign_pages = [
