@@ -13,6 +13,7 @@ channel": every leg of one call shares it, so it is the call's key.
 """
 import dataclasses
 import time
+import typing
 
 # Q.931 cause codes as named in Asterisk's include/asterisk/causes.h
 CAUSE_UNALLOCATED = 1
@@ -60,17 +61,18 @@ class Call:
         return data
 
 
-@dataclasses.dataclass
-class CallUpdate:
+class CallUpdate(typing.NamedTuple):
     """What happened to a call: ``kind`` is one of
 
     ``started``, ``ringing`` (an extension rings — screen pop),
     ``answered``, ``recording``, ``finished``, ``cdr``, ``originate``.
-    """
+
+    A tuple ``(kind, call, timestamp, data)``: it crosses the reader's
+    pipe and reaches ``pbx.call``'s ``ami_updates`` as it is."""
     kind: str
     call: dict
     timestamp: float
-    data: dict = dataclasses.field(default_factory=dict)
+    data: dict
 
 
 def device(channel):
