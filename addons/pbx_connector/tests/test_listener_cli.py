@@ -58,7 +58,7 @@ def test_entry_point():
 def test_resolve_server_by_name_or_id(servers):
     from trytond.tests.test_tryton import DB_NAME
 
-    from pbx_connector.listener import resolve_server
+    from pbx_connector.listener.writer import resolve_server
     assert resolve_server(DB_NAME, 'Asterisk') == servers['Asterisk']
     assert resolve_server(DB_NAME, '分店') == servers['分店']
     assert resolve_server(DB_NAME, str(servers['分店'])) == servers['分店']
@@ -68,7 +68,7 @@ def test_resolve_server_no_match(servers):
     "A name or id that matches no active server stops with a clear message"
     from trytond.tests.test_tryton import DB_NAME
 
-    from pbx_connector.listener import resolve_server
+    from pbx_connector.listener.writer import resolve_server
     for name in ['Nope', 'Old', str(servers['Old']), '99999']:
         with pytest.raises(SystemExit) as exit_:
             resolve_server(DB_NAME, name)
@@ -81,7 +81,7 @@ def test_resolve_server_default(servers):
     "Without --server: the only active server, or a message if several"
     from trytond.tests.test_tryton import DB_NAME
 
-    from pbx_connector.listener import resolve_server
+    from pbx_connector.listener.writer import resolve_server
     with pytest.raises(SystemExit) as exit_:
         resolve_server(DB_NAME, None)
     assert str(exit_.value) == (
@@ -97,7 +97,7 @@ def test_resolve_server_default(servers):
 @pytest.fixture
 def no_listener(monkeypatch):
     "main() up to the listener: the Listener it would run, not run"
-    from pbx_connector import listener
+    from pbx_connector.listener import cli
 
     started = []
 
@@ -111,9 +111,9 @@ def no_listener(monkeypatch):
         def run_forever(self):
             pass
 
-    monkeypatch.setattr(listener, 'Listener', Listener)
+    monkeypatch.setattr(cli, 'Listener', Listener)
     # main() installs its SIGTERM/SIGINT handlers: not in the test run
-    monkeypatch.setattr(listener.signal, 'signal', lambda *a: None)
+    monkeypatch.setattr(cli.signal, 'signal', lambda *a: None)
     monkeypatch.delenv('TRYTOND_CONFIG', raising=False)
     return started
 

@@ -32,14 +32,14 @@ def test_reader_process_replaced_when_it_dies():
         assert peer.wait_logged_in(1)
         assert drain(listener, lambda: _server_status(server_id)[0]
             == 'connected')
-        first = listener._process
+        first = listener.ami._process
         assert first.is_alive()
 
         # a bug (or the OOM killer) ends the reader
         first.kill()
         assert drain(listener, lambda: listener.disconnections == 1
-            and listener._process is not first
-            and listener._process.is_alive()
+            and listener.ami._process is not first
+            and listener.ami._process.is_alive()
             and peer.wait_logged_in(1, timeout=0.01)
             and _server_status(server_id)[0] == 'connected')
         assert listener.error == 'reader process ended'
@@ -53,4 +53,4 @@ def test_reader_process_replaced_when_it_dies():
             listener.close()
         peer.close()
         drop_db()
-    assert not listener._process.is_alive()
+    assert not listener.ami._process.is_alive()

@@ -10,11 +10,11 @@ from trytond.pyson import PYSONDecoder
 from trytond.tests.test_tryton import drop_db, with_transaction
 from trytond.transaction import Transaction
 
-from . import test_pop_ahead
-from .test_pop_ahead import _masked
+from . import test_screen_pop
+from .test_screen_pop import _masked
 
 
-class PopActionTestCase(test_pop_ahead.PopAheadTestCase):
+class PopActionTestCase(test_screen_pop.ScreenPopTestCase):
     "What the pop of an unknown caller opens"
 
     @classmethod
@@ -23,9 +23,10 @@ class PopActionTestCase(test_pop_ahead.PopAheadTestCase):
         drop_db()
         super().setUpClass()
 
-    # the pop-ahead tests run once, in their own module
-    test_pop_ahead_then_in_order = test_in_order_then_pop_ahead = None
-    test_pop_masks_number = None
+    # the screen pop tests run once, in their own module
+    test_ringing_ahead_then_in_order = test_in_order_then_ringing_ahead = None
+    test_pop_masks_number = test_listener_cache = None
+    test_more_pops_than_a_message_shows = None
 
     def _pops(self, *callers, masked=False):
         "Pop calls from callers to the rep; the rep's notifications"
@@ -34,7 +35,7 @@ class PopActionTestCase(test_pop_ahead.PopAheadTestCase):
         Notification = pool.get('res.notification')
         company, server, user, customer = self._setup()
         with set_company(company):
-            Call.pop_ahead(server, self._ringing(self._updates(*callers)))
+            Call.ami_updates(server, self._ringing(self._updates(*callers)))
         with Transaction().set_user(user.id), \
                 Transaction().set_context(_check_access=True):
             if masked:

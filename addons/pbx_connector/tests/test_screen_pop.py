@@ -1,11 +1,9 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Screen pops ahead of the in-order updates: one pop per call, the call
-written once and marked as popped, masked numbers, on both backends."""
+"""Screen pops: the ringing updates applied ahead of the others (as the
+listener does) and again in order pop each call once; masked numbers; on
+both backends."""
 import unittest
-from unittest.mock import patch
-
-import pytest
 
 from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
@@ -15,7 +13,7 @@ from trytond.tests.test_tryton import (
 
 from ..ami import CallTracker
 from ..ami.protocol import Message
-from .ami_peer import ScriptedPeer
+from testing.ami_peer import ScriptedPeer
 
 
 class _Calls:
@@ -74,12 +72,16 @@ class _Calls:
         return [u for u in updates if u[0] == 'ringing']
 
 
-class PopAheadTestCase(_Calls, unittest.TestCase):
-    "Screen pops ahead of the in-order updates"
+class ScreenPopTestCase(_Calls, unittest.TestCase):
+    "Screen pops of the ringing updates"
+
+    @staticmethod
+    def _popped(records):
+        return [r.id for r in records if r and r.screen_popped]
 
     @with_transaction()
-    def test_pop_ahead_then_in_order(self):
-        "A call popped ahead is written in order and pops once"
+    def test_ringing_ahead_then_in_order(self):
+        "A call whose ringing update is applied ahead pops once"
         pool = Pool()
         Call = pool.get('pbx.call')
         Notification = pool.get('res.notification')
@@ -87,17 +89,16 @@ class PopAheadTestCase(_Calls, unittest.TestCase):
         updates = self._updates('13798312311', '13900001111')
         with set_company(company):
             cache = {}
-            popped = Call.pop_ahead(server, self._ringing(updates), cache)
+            popped = self._popped(
+                Call.ami_updates(server, self._ringing(updates), cache))
             self.assertEqual(len(popped), 2)
             calls = Call.browse(popped)
-            self.assertTrue(all(c.screen_popped for c in calls))
             self.assertEqual(
                 [(c.state, c.party) for c in calls],
                 [('ringing', customer), ('ringing', None)])
-            # again (a listener restarted before the in-order batch): no pop
-            self.assertEqual(
-                Call.pop_ahead(server, self._ringing(updates), cache), [])
-            # the in-order batch, also replayed from a spool, pops no more
+            # again (a listener restarted before the in-order batch) and
+            # in order, also replayed from a spool: no second pop
+            Call.ami_updates(server, self._ringing(updates), cache)
             Call.ami_updates(server, updates, cache=cache)
             Call.ami_updates(server, updates, cache=cache)
         calls = Call.search([], order=[('id', 'ASC')])
@@ -106,12 +107,15 @@ class PopAheadTestCase(_Calls, unittest.TestCase):
             [(c.state, c.disposition, c.screen_popped) for c in calls],
             [('ended', 'answered', True)] * 2)
         pops = Notification.search([], order=[('id', 'ASC')])
-        self.assertEqual([(n.user, n.model, n.records) for n in pops], [
-                (user, 'party.party', str([customer.id])),
-                (user, 'pbx.call', str([calls[1].id]))])
+        self.assertEqual([(n.user, n.model, n.records, n.unread)
+                for n in pops], [
+                (user, 'party.party', str([customer.id]), True),
+                (user, 'pbx.call', str([calls[1].id]), True)])
         self.assertEqual(pops[0].label, 'Incoming call: 张三 +8613798312311')
         self.assertEqual(pops[1].label,
             'Incoming call from a new number +8613900001111')
+        self.assertEqual(pops[1].description,
+            'Click to create the customer from the call.')
 
     @with_transaction()
     def test_listener_cache(self):
@@ -155,12 +159,12 @@ class PopAheadTestCase(_Calls, unittest.TestCase):
         # a pop with the cache reads the same extension and users
         updates = self._updates('13798312311')
         with set_company(company):
-            popped = Call.pop_ahead(server, self._ringing(updates), cache)
-        call, = Call.browse(popped)
+            call, = Call.ami_updates(server, self._ringing(updates), cache)
+        self.assertTrue(call.screen_popped)
         self.assertEqual(call.extension, ext['PJSIP/8001'])
 
     @with_transaction()
-    def test_in_order_then_pop_ahead(self):
+    def test_in_order_then_ringing_ahead(self):
         "A call already written in order pops once, ahead or not"
         pool = Pool()
         Call = pool.get('pbx.call')
@@ -172,7 +176,8 @@ class PopAheadTestCase(_Calls, unittest.TestCase):
             Call.ami_updates(server, started)
             call, = Call.search([])
             self.assertFalse(call.screen_popped)
-            popped = Call.pop_ahead(server, self._ringing(updates))
+            popped = self._popped(
+                Call.ami_updates(server, self._ringing(updates)))
             self.assertEqual(popped, [call.id])
             Call.ami_updates(server, updates)
         call, = Call.search([])
@@ -189,73 +194,31 @@ class PopAheadTestCase(_Calls, unittest.TestCase):
         company, server, user, customer = self._setup()
         updates = self._updates('13900001111')
         with set_company(company):
-            Call.pop_ahead(server, self._ringing(updates))
+            Call.ami_updates(server, self._ringing(updates))
         pop, = Notification.search([])
         # pbx_connector alone lets every user see full numbers; the mask
         # is the hook's (telesales_pipeline limits it to a group)
         self.assertIn('+8613900001111', pop.label)
         with set_company(company), _masked(Call):
             updates = self._updates('13900002222', start=2e9)
-            Call.pop_ahead(server, self._ringing(updates))
+            Call.ami_updates(server, self._ringing(updates))
         pop, = Notification.search([], order=[('id', 'DESC')], limit=1)
         self.assertIn('139****2222', pop.label)
         self.assertNotIn('13900002222', pop.label)
 
-
-# the bus and the reserved ids: PostgreSQL only (the SQLite pass deselects
-# it, see conftest.py)
-@pytest.mark.postgresql
-class PublishAheadTestCase(_Calls, unittest.TestCase):
-    "Screen pops published first, their calls written afterwards"
-
     @with_transaction()
-    def test_publish_write_then_in_order(self):
-        "The messages go out first, the rows follow, nothing pops twice"
+    def test_more_pops_than_a_message_shows(self):
+        "A rep with more pops than a bus message shows gets them all"
         pool = Pool()
         Call = pool.get('pbx.call')
         Notification = pool.get('res.notification')
         company, server, user, customer = self._setup()
-        updates = self._updates('13798312311', '13900001111')
-        sent = []
-        with set_company(company), patch.object(Call, '_publish_all',
-                    classmethod(lambda cls, messages: sent.extend(
-                            messages))):
-            cache = {}
-            popped, writes = Call.publish_ahead(server,
-                self._ringing(updates), cache, unwritten={user.id: 3})
-            self.assertEqual(len(popped), 2)
-            # nothing inserted yet
-            self.assertEqual(Call.search([]), [])
-            self.assertEqual(Notification.search([]), [])
-            (channel, message), = sent
-            self.assertEqual(channel, f'notification:{user.id}')
-            # 3 notifications popped before and not written, 2 now
-            self.assertEqual(message['count'], 5)
-            self.assertEqual(message['content'], [
-                    'Incoming call: 张三 +8613798312311',
-                    'Incoming call from a new number +8613900001111\n'
-                    'Click to create the customer from the call.'])
-            Call.write_popped(writes)
-            calls = Call.search([], order=[('id', 'ASC')])
-            self.assertEqual([c.id for c in calls], popped)
-            self.assertEqual([(c.state, c.party, c.screen_popped)
-                    for c in calls],
-                [('ringing', customer, True), ('ringing', None, True)])
-            # the tracker's ringing updates come later: no second pop
-            self.assertEqual(
-                Call.pop_ahead(server, self._ringing(updates), cache), [])
-            Call.ami_updates(server, updates, cache=cache)
-        self.assertEqual(len(sent), 1)
-        calls = Call.search([], order=[('id', 'ASC')])
-        self.assertEqual([c.id for c in calls], popped)
-        self.assertEqual(
-            [(c.state, c.disposition) for c in calls],
-            [('ended', 'answered')] * 2)
-        pops = Notification.search([], order=[('id', 'ASC')])
-        self.assertEqual([(n.user, n.model, n.records, n.unread)
-                for n in pops], [
-                (user, 'party.party', str([customer.id]), True),
-                (user, 'pbx.call', str([calls[1].id]), True)])
+        callers = [str(13900001000 + i) for i in range(6)]
+        updates = self._updates(*callers)
+        with set_company(company):
+            Call.ami_updates(server, updates)
+        pops = Notification.search([('user', '=', user.id)])
+        self.assertEqual(sorted(p.label[-11:] for p in pops), callers)
 
 
 class _masked:
