@@ -18,19 +18,20 @@ fast as the peer can send: both latencies include the backlog of events
 not yet read) and once with calls paced at --rate calls/second.
 
 As in production, the PBX and the web client are not in the listener's
-process: the peer (standing for Asterisk) and the bus watcher (standing
-for the web clients' bus requests) run in processes of their own, and the
-baseline client and the listener each have the bench's main process to
-themselves. The times are read from the one monotonic clock of the
-machine (``time.perf_counter``, CLOCK_MONOTONIC on Linux), which every
-process shares. ``--in-process`` runs the peer and the watcher as threads
-of the main process instead, sharing its interpreter lock, as the bench
-did before 2026-12-02. The listener reads the AMI stream in a process of
-its own, as ``pbx-listener`` does (``--reader thread``: in a thread of
-its process, as before 2026-12-02). Before each measured run the listener pops
-``WARMUP`` (10) calls, not measured, as a listener in service has: the
-first transactions of a process fill Tryton's caches (about 250 ms).
-The load average of the machine is printed with the figures.
+process: the peer (standing for Asterisk, ``testing.ami_peer``) and the
+bus watcher (standing for the web clients' bus requests) run in processes
+of their own, and the baseline client and the listener each have the
+bench's main process to themselves. The times are read from the one
+monotonic clock of the machine (``time.perf_counter``, CLOCK_MONOTONIC on
+Linux), which every process shares. ``--in-process`` runs the peer and the
+watcher as threads of the main process instead. The listener reads the
+AMI stream in a process of its own, as ``pbx-listener`` does
+(``--reader thread``: in a thread of its process). Before each measured
+run the listener pops ``WARMUP`` (10) calls, not measured, as a listener
+in service has: the first transactions of a process fill Tryton's caches.
+The load average of the machine is printed with the figures. The database
+is dropped at the end (``DB_CACHE`` in the environment keeps a template
+of the activated modules between runs, as trytond's tests do).
 
     .venv/bin/python bench/pbx/run.py [--calls 1000] [--rate 20]
         [--paced 200] [--reps 1] [--known 0.5] [--in-process]
@@ -61,7 +62,6 @@ WARMUP = 10
 def prepare(telesales=False):
     os.environ['TRYTOND_DATABASE_URI'] = PG
     os.environ['DB_NAME'] = DB
-    os.environ.setdefault('DB_CACHE', PG)
     from trytond import config
     config.set('database', 'uri', PG)
     from trytond.modules.company.tests.tools import create_company
@@ -69,6 +69,12 @@ def prepare(telesales=False):
     modules = ['pbx_connector'] + (['telesales_pipeline'] if telesales
         else [])
     return activate_modules(modules, create_company)
+
+
+def drop_database():
+    "Drop the bench's database (the listener's connections are closed)"
+    from trytond.tests.test_tryton import drop_db
+    drop_db()
 
 
 def known_callers(cc, numbers):
@@ -383,6 +389,7 @@ def main():
             runs.append((name, count, base_rate, base_lat, rate_, lat))
     finally:
         peer.close()
+        drop_database()
     where = ('threads of the listener\'s process' if args.in_process
         else 'processes of their own')
     print(f'calls: {args.calls} inbound in a burst, {args.paced} paced; '
