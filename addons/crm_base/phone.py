@@ -47,8 +47,30 @@ def parse(raw, region=DEFAULT_REGION):
     return number
 
 
+def _national_mobile(region):
+    "The pattern of the region's mobile numbers in phonenumbers' metadata"
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return re.compile(metadata.mobile.national_number_pattern)
+
+
+# China's mobile numbers (11 digits, 1…), the callers of a burst: a number
+# of this pattern is valid for phonenumbers and no prefix of it is a
+# national or carrier prefix to strip (CN strips 0 and 1[12]xx, 179xx, none
+# of which starts a mobile number), so its E.164 form is +86 and the
+# digits; the tests check it against phonenumbers
+CN_MOBILE = _national_mobile('CN')
+
+
 def normalize(raw, region=DEFAULT_REGION):
     "Return raw as E.164 (+8613798312311) or None when it is not valid"
+    if isinstance(raw, str) and region == 'CN':
+        digits = raw.strip()
+        if digits.startswith('+86'):
+            digits = digits[3:]
+        # parsing with phonenumbers costs 60 µs a number
+        if (len(digits) == 11 and digits.isascii() and digits.isdigit()
+                and CN_MOBILE.fullmatch(digits)):
+            return '+86' + digits
     number = parse(raw, region)
     if number is None:
         return None
@@ -85,6 +107,25 @@ def check_mobile(raw, region=DEFAULT_REGION):
     if type_ not in MOBILE_TYPES:
         return None, 'not_mobile'
     return phonenumbers.format_number(number, PhoneNumberFormat.E164), None
+
+
+def is_mobile(e164):
+    "Whether the number is a mobile number"
+    number = parse(e164)
+    return bool(number) and phonenumbers.number_type(number) == (
+        phonenumbers.PhoneNumberType.MOBILE)
+
+
+def dial_digits(e164, region=DEFAULT_REGION):
+    "What a PBX dials: the national digits, 00 and the number for abroad"
+    number = parse(e164, region)
+    if number is None:
+        return (e164 or '').lstrip('+')
+    if phonenumbers.region_code_for_number(number) == region:
+        national = phonenumbers.format_number(
+            number, PhoneNumberFormat.NATIONAL)
+        return ''.join(c for c in national if c.isdigit())
+    return '00' + e164.lstrip('+')
 
 
 def split_numbers(text):

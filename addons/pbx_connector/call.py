@@ -6,7 +6,9 @@ The listener's updates are applied by ``call_event.py``, the screen pops
 sent by ``screen_pop.py``; the statistics are in ``statistics.py``."""
 import datetime as dt
 import logging
-import re
+
+from crm_base.masking import MaskedExportMixin, MaskedNumberMixin
+from crm_base.phone import dial_digits, is_mobile, mask_phone, normalize
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -20,32 +22,7 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 from .exceptions import (
     InvalidNumberError, NoExtensionError, NoNumberError, PBXConnectionError,
     ScoreError)
-from .masking import (
-    MaskedExportMixin, MaskedNumberMixin, check_parties_visible,
-    protected_error)
-
-try:
-    import phonenumbers
-except ImportError:
-    phonenumbers = None
-
-
-def _national_mobile(region):
-    """The pattern of the region's mobile numbers in phonenumbers'
-    metadata, or None"""
-    try:
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        return re.compile(metadata.mobile.national_number_pattern)
-    except Exception:
-        return None
-
-
-# China's mobile numbers (11 digits, 1…), the callers of a burst: a number
-# of this pattern is valid for phonenumbers and no prefix of it is a
-# national or carrier prefix to strip (CN strips 0 and 1[12]xx, 179xx, none
-# of which starts a mobile number), so its E.164 form is +86 and the
-# digits; tests.test_normalize checks it against phonenumbers
-CN_MOBILE = _national_mobile('CN') if phonenumbers else None
+from .access import check_parties_visible, protected_error
 
 logger = logging.getLogger(__name__)
 def _language(user):
@@ -85,18 +62,6 @@ def to_datetime(timestamp):
         return None
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).replace(
         tzinfo=None)
-
-
-def mask_number(number):
-    "137****2311; telesales_pipeline's mask_phone replaces it when present"
-    digits = number or ''
-    if digits.startswith('+86'):
-        digits = digits[3:]
-    if len(digits) <= 4:
-        return '*' * len(digits)
-    keep = 3 if len(digits) > 7 else 1
-    return digits[:keep] + '****' + digits[-4:]
-
 
 
 class Call(MaskedNumberMixin, ModelSQL, ModelView):
@@ -211,15 +176,6 @@ class Call(MaskedNumberMixin, ModelSQL, ModelView):
 
     # numbers -----------------------------------------------------------
     @classmethod
-    def may_see_full_numbers(cls):
-        "Hook: telesales_pipeline limits full numbers to a group"
-        return True
-
-    @classmethod
-    def mask(cls, number):
-        return mask_number(number)
-
-    @classmethod
     def get_number_display(cls, calls, name):
         # Read the stored numbers directly: the number field itself may be
         # closed to the user by field access (telesales_pipeline).
@@ -231,43 +187,9 @@ class Call(MaskedNumberMixin, ModelSQL, ModelView):
             cursor.execute(*table.select(table.id, table.number,
                     where=table.id.in_(list(sub_ids))))
             numbers.update(cursor)
-        full = cls.may_see_full_numbers()
-        return {c.id: (numbers.get(c.id) if full
-                else cls.mask(numbers.get(c.id))) for c in calls}
-
-    @classmethod
-    def normalize(cls, number, region='CN'):
-        "E.164 of a number typed by a user or sent by the PBX"
-        raw = (number or '').strip()
-        if not raw:
-            return ''
-        if region == 'CN' and CN_MOBILE:
-            digits = raw[3:] if raw.startswith('+86') else raw
-            # parsing with phonenumbers costs 60 µs a number
-            if (len(digits) == 11 and digits.isascii() and digits.isdigit()
-                    and CN_MOBILE.fullmatch(digits)):
-                return '+86' + digits
-        if phonenumbers:
-            try:
-                parsed = phonenumbers.parse(raw, region)
-            except phonenumbers.NumberParseException:
-                return raw
-            if phonenumbers.is_valid_number(parsed):
-                return phonenumbers.format_number(
-                    parsed, phonenumbers.PhoneNumberFormat.E164)
-        return raw
-
-    @classmethod
-    def dial_string(cls, number, region='CN'):
-        "What the dialplan dials: national digits, 00 for abroad"
-        if not phonenumbers:
-            return number.lstrip('+')
-        parsed = phonenumbers.parse(number, region)
-        if phonenumbers.region_code_for_number(parsed) == region:
-            national = phonenumbers.format_number(
-                parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-            return ''.join(c for c in national if c.isdigit())
-        return '00' + number.lstrip('+')
+        ContactMechanism = Pool().get('party.contact_mechanism')
+        return {c.id: ContactMechanism.display_number(numbers.get(c.id))
+            for c in calls}
 
     def get_recording_url(self, name):
         if not self.recording or not self.server.recording_url:
@@ -294,15 +216,16 @@ class Call(MaskedNumberMixin, ModelSQL, ModelView):
         if not extension:
             raise NoExtensionError(gettext('pbx_connector.msg_no_extension',
                     employee=employee.rec_name if employee else '-'))
-        e164 = cls.normalize(number, extension.server.region)
+        e164 = (normalize(number, extension.server.region)
+            or (number or '').strip())
         if not e164:
             raise NoNumberError(gettext('pbx_connector.msg_no_number',
                     party=party.rec_name if party else '-'))
         if not e164.startswith('+'):
             raise InvalidNumberError(gettext(
                     'pbx_connector.msg_invalid_number',
-                    number=cls.mask(e164)
-                    if not cls.may_see_full_numbers() else e164))
+                    number=Pool().get(
+                        'party.contact_mechanism').display_number(e164)))
         call = cls(server=extension.server, direction='outbound',
             state='queued', number=e164, party=party, employee=employee,
             extension=extension, start=dt.datetime.utcnow(), **values)
@@ -319,7 +242,7 @@ class Call(MaskedNumberMixin, ModelSQL, ModelView):
             try:
                 with call.server.ami_session() as client:
                     client.originate(call.extension.device,
-                        cls.dial_string(call.number, call.server.region),
+                        dial_digits(call.number, call.server.region),
                         call.server.context,
                         caller_id=call.server.caller_id,
                         timeout_ms=call.server.ring_timeout * 1000,
@@ -351,7 +274,8 @@ class Call(MaskedNumberMixin, ModelSQL, ModelView):
         """Tell the employee's users that the PBX rings his extension and
         whom it calls once it is picked up (the customer, or the number
         masked)"""
-        callee = call.party.rec_name if call.party else cls.mask(call.number)
+        callee = (call.party.rec_name if call.party
+            else mask_phone(call.number))
         cls._notify(call, 'pbx_connector.msg_dial_ringing', 'tryton-public',
             lambda language: gettext('pbx_connector.msg_dial_ringing_detail',
                 language, extension=call.extension.number, callee=callee))
@@ -483,7 +407,7 @@ class CreateParty(Wizard):
         Party = pool.get('party.party')
         call = self.record
         party = Party(name=self.start.name, contact_mechanisms=[{
-                    'type': 'mobile' if self._is_mobile(call.number)
+                    'type': 'mobile' if is_mobile(call.number)
                     else 'phone',
                     'value': call.number,
                     }])
@@ -493,14 +417,3 @@ class CreateParty(Wizard):
         action['res_id'] = [party.id]
         action['views'].reverse()
         return action, {}
-
-    @staticmethod
-    def _is_mobile(number):
-        if not phonenumbers or not number:
-            return False
-        try:
-            parsed = phonenumbers.parse(number)
-        except phonenumbers.NumberParseException:
-            return False
-        return phonenumbers.number_type(parsed) == (
-            phonenumbers.PhoneNumberType.MOBILE)

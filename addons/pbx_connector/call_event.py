@@ -6,13 +6,16 @@ import datetime as dt
 
 from sql import Literal
 
+from crm_base.bulk import bulk_create
+from crm_base.phone import normalize
+
 from trytond import backend
 from trytond.i18n import gettext
+from trytond.model import Model
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from . import call_writer
 from .ami.calls import device
 from .call import to_datetime
 from .party import PHONE_TYPES
@@ -23,6 +26,20 @@ CDR_DISPOSITIONS = {
     }
 ORIGINATE_PREFIX = 'crm-call-'
 
+
+
+def _stored_values(record):
+    "The values of the stored fields of a new record, for bulk_create"
+    values = {}
+    for name, field in record._fields.items():
+        if (name in {'id', 'create_uid', 'create_date', 'write_uid',
+                    'write_date'}
+                or hasattr(field, 'set')
+                or field._type in {'one2many', 'many2many'}):
+            continue
+        value = getattr(record, name, None)
+        values[name] = value.id if isinstance(value, Model) else value
+    return values
 
 class CallBatch:
     """The server, records, parties and extensions shared by the updates of
@@ -133,9 +150,12 @@ class Call(metaclass=PoolMeta):
 
     @classmethod
     def _save_batch(cls, batch):
-        """Save the calls of the batch: the new calls it pops are inserted
-        with one statement (``call_writer``), the others through the ORM.
-        Return {id(record): saved call} of the inserted ones."""
+        """Save the calls of the batch: the new calls it pops are created
+        with the suite's bulk writer (``crm_base.bulk``: their values are
+        set by the handlers from the server's extensions and the callers'
+        parties, so the record-by-record validation of ``create``, three
+        quarters of a burst's transaction, is left out), the others through
+        the ORM. Return {id(record): saved call} of the created ones."""
         inserted, others = [], []
         for key, record in batch.dirty.items():
             if record.id is None and key in batch.pops:
@@ -144,7 +164,9 @@ class Call(metaclass=PoolMeta):
                 others.append(record)
         if others:
             cls.save(others)
-        return call_writer.insert_calls(cls, inserted)
+        ids = bulk_create(cls, [_stored_values(r) for r in inserted])
+        # browsed together: the first field read reads them all at once
+        return {id(r): c for r, c in zip(inserted, cls.browse(ids))}
 
     @classmethod
     def _ami_handlers(cls):
@@ -212,7 +234,8 @@ class Call(metaclass=PoolMeta):
         "The E.164 form of a raw number, normalised once a listener"
         key = (number, batch.server.region)
         if key not in batch.numbers:
-            batch.numbers[key] = cls.normalize(number, batch.server.region)
+            batch.numbers[key] = (
+                normalize(number, batch.server.region) or number.strip())
         return batch.numbers[key]
 
     @classmethod

@@ -45,10 +45,6 @@ class NoTaskLineError(UserError):
     pass
 
 
-class MaskedSearchError(UserError):
-    pass
-
-
 class ProtectedFieldError(AccessError):
     pass
 

@@ -1,13 +1,15 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from crm_base.phone import is_mobile
+
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
+from .access import check_parties_visible
 from .exceptions import NoNumberError
-from .masking import check_parties_visible
 
 PHONE_TYPES = {'phone', 'mobile'}
 
@@ -48,7 +50,6 @@ class Party(metaclass=PoolMeta):
         Call = pool.get('pbx.call')
         Mechanism = pool.get('party.contact_mechanism')
         Notification = pool.get('res.notification')
-        CreateParty = pool.get('pbx.call.create_party', type='wizard')
         if not Notification.notified_call(call_id):
             return
         with without_check_access():
@@ -65,7 +66,7 @@ class Party(metaclass=PoolMeta):
                 Mechanism.create([{
                             'party': party.id,
                             'type': ('mobile'
-                                if CreateParty._is_mobile(call.number)
+                                if is_mobile(call.number)
                                 else 'phone'),
                             'value': call.number,
                             }])

@@ -4,6 +4,8 @@ import contextlib
 import logging
 import re
 
+from crm_base.masking import MaskedExportMixin
+
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
 from trytond.pool import Pool
@@ -15,7 +17,7 @@ from .ami import (
 from .ami import Timeout as AMITimeout
 from .exceptions import (
     ExtensionDeviceError, ExtensionNotOwnError, PBXConnectionError)
-from .masking import MaskedExportMixin, protected_error
+from .access import protected_error
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,7 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from crm_base.phone import is_mobile
+
 from trytond.i18n import gettext
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import PYSONEncoder
@@ -49,19 +51,18 @@ class Notification(metaclass=PoolMeta):
         pool = Pool()
         ModelData = pool.get('ir.model.data')
         Action = pool.get('ir.action')
-        Call = pool.get('pbx.call')
-        CreateParty = pool.get('pbx.call.create_party', type='wizard')
-        full = Call.may_see_full_numbers()
+        ContactMechanism = pool.get('party.contact_mechanism')
+        full = ContactMechanism.may_see_full_numbers()
         context = {
             'pbx_call': call.id,
             'pbx_party_name': gettext('pbx_connector.msg_new_customer_name',
-                number=call.number if full else Call.mask(call.number)),
+                number=ContactMechanism.display_number(call.number)),
             }
         if full and call.number:
             # users without the full-number right must not get it: the
             # number is added when the customer is created
             context['default_contact_mechanisms'] = [{
-                    'type': ('mobile' if CreateParty._is_mobile(call.number)
+                    'type': ('mobile' if is_mobile(call.number)
                         else 'phone'),
                     'value': call.number,
                     }]

@@ -1,22 +1,17 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 """The screen pop: a ``res.notification`` for each user of the rep whose
-extension rings, published on the bus with ``Bus.publish`` as
-res.notification publishes its creations."""
+extension rings, published on the bus by res.notification itself
+(``Bus.publish`` in its ``on_modification``)."""
 import collections
-import functools
-import textwrap
 
-from sql.aggregate import Count
+from crm_base.bulk import bulk_create
+from crm_base.phone import mask_phone
 
-from trytond import backend
-from trytond.bus import Bus
 from trytond.i18n import gettext
 from trytond.pool import Pool, PoolMeta
-from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from . import call_writer
 
 # notifications of one user that res.notification shows in one bus message
 POP_MESSAGE_LINES = 4
@@ -29,8 +24,8 @@ class Call(metaclass=PoolMeta):
     def screen_pops(cls, calls, employee_users=None):
         """Send the screen pops of saved calls; return those sent.
 
-        Each user gets one notification per call, inserted by
-        ``call_writer``. A bus message shows ``POP_MESSAGE_LINES``
+        Each user gets one notification per call, created with the
+        suite's bulk writer. A bus message shows ``POP_MESSAGE_LINES``
         notifications (res.notification folds the others into a count): a
         rep whose phone rang for more calls of the batch gets them in
         successive messages, so that every pop is shown.
@@ -56,41 +51,12 @@ class Call(metaclass=PoolMeta):
                     rounds.append([])
                 rounds[i].append(cls._screen_pop_values(
                         call, user, *texts[user, call.id]))
-        call_writer.insert_notifications([v for r in rounds for v in r])
-        cls._publish_pops(rounds)
-        return popped
-
-    @classmethod
-    def _publish_pops(cls, rounds):
-        """Publish each round of notifications as res.notification's
-        ``on_modification`` publishes a creation: one message a user with
-        the unread count (one query for all) and the texts"""
         Notification = Pool().get('res.notification')
-        if not Transaction().database.has_channel():
-            return
-        table = Notification.__table__()
-        cursor = Transaction().connection.cursor()
-        users = list({v['user'] for values in rounds for v in values})
-        counts = {}
-        for sub in grouped_slice(users, backend.MAX_QUERY_PARAMS):
-            cursor.execute(*table.select(table.user, Count(),
-                    where=table.user.in_(list(sub)) & table.unread,
-                    group_by=[table.user]))
-            counts.update(cursor)
-        shorten = functools.partial(
-            textwrap.shorten, width=100, placeholder="...")
         for values in rounds:
-            content = collections.defaultdict(list)
-            for v in values:
-                content[v['user']].append('\n'.join(map(shorten,
-                            filter(None, (v['label'], v['description'])))))
-            for user, lines in content.items():
-                # at most POP_MESSAGE_LINES a user: none is folded
-                Bus.publish(f'notification:{user}', {
-                        'type': 'user-notification',
-                        'count': counts.get(user, 0),
-                        'content': lines,
-                        })
+            # res.notification publishes its creations on the bus, at most
+            # POP_MESSAGE_LINES texts a user: a round shows every pop
+            bulk_create(Notification, [dict(v, unread=True) for v in values])
+        return popped
 
     @classmethod
     def _screen_pop_values(cls, call, user, label, description):
@@ -113,10 +79,12 @@ class Call(metaclass=PoolMeta):
         """{(user, call id): (label, description)}: the texts depend on the
         user only through the masking of the numbers, so they are built
         once for the users who see full numbers and once for the others"""
+        ContactMechanism = Pool().get('party.contact_mechanism')
         groups = collections.defaultdict(list)
         for user in by_user:
             with Transaction().set_user(user):
-                groups[bool(cls.may_see_full_numbers())].append(user)
+                groups[bool(ContactMechanism.may_see_full_numbers())].append(
+                    user)
         texts = {}
         for users in groups.values():
             calls = list({c.id: c for u in users for c in by_user[u]
@@ -136,7 +104,7 @@ class Call(metaclass=PoolMeta):
         lines of the known callers come from ``screen_pops_lines``, read
         for all of them at once"""
         Party = Pool().get('party.party')
-        full = cls.may_see_full_numbers()
+        full = Pool().get('party.contact_mechanism').may_see_full_numbers()
         known = [c for c in calls if c.party]
         names = {p['id']: p['rec_name'] for p in Party.read(
                 list({c.party.id for c in known}), ['rec_name'])}
@@ -145,7 +113,7 @@ class Call(metaclass=PoolMeta):
         for call in calls:
             number = call.number or ''
             if number and not full:
-                number = cls.mask(number)
+                number = mask_phone(number)
             if call.party:
                 label = gettext('pbx_connector.msg_pop_known',
                     party=names[call.party.id], number=number)

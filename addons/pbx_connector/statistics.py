@@ -5,10 +5,11 @@ from sql import Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case
 
+from crm_base.masking import MaskedExportMixin
+
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 
-from .masking import MaskedExportMixin
 
 
 class CallStatistics(MaskedExportMixin, ModelSQL, ModelView):

@@ -5,33 +5,12 @@ from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
 
 
 class Call(metaclass=PoolMeta):
     __name__ = 'pbx.call'
     followup = fields.Many2One('crm.followup', "Follow-up", readonly=True,
         ondelete='SET NULL')
-
-    @classmethod
-    def may_see_full_numbers(cls):
-        pool = Pool()
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        if Transaction().user == 0:
-            return True
-        group = ModelData.get_id(
-            'telesales_pipeline', 'group_telesales_full_number')
-        return group in User.get_groups()
-
-    @classmethod
-    def mask(cls, number):
-        try:
-            from crm_base.phone import mask_phone
-        except ImportError:
-            # older telesales_pipeline without the shared helper
-            return super().mask(number)
-        return mask_phone(number) if number else number
 
     # follow-ups --------------------------------------------------------
     def followup_content(self):

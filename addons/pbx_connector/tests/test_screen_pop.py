@@ -199,7 +199,8 @@ class ScreenPopTestCase(_Calls, unittest.TestCase):
         # pbx_connector alone lets every user see full numbers; the mask
         # is the hook's (telesales_pipeline limits it to a group)
         self.assertIn('+8613900001111', pop.label)
-        with set_company(company), _masked(Call):
+        with set_company(company), _masked(
+                Pool().get('party.contact_mechanism')):
             updates = self._updates('13900002222', start=2e9)
             Call.ami_updates(server, self._ringing(updates))
         pop, = Notification.search([], order=[('id', 'DESC')], limit=1)
@@ -224,15 +225,15 @@ class ScreenPopTestCase(_Calls, unittest.TestCase):
 class _masked:
     "Make may_see_full_numbers answer False for the with block"
 
-    def __init__(self, Call):
-        self.Call = Call
+    def __init__(self, Model):
+        self.Model = Model
 
     def __enter__(self):
-        self.saved = self.Call.__dict__.get('may_see_full_numbers')
-        self.Call.may_see_full_numbers = classmethod(lambda cls: False)
+        self.saved = self.Model.__dict__.get('may_see_full_numbers')
+        self.Model.may_see_full_numbers = classmethod(lambda cls: False)
 
     def __exit__(self, *exc):
         if self.saved is None:
-            del self.Call.may_see_full_numbers
+            del self.Model.may_see_full_numbers
         else:
-            self.Call.may_see_full_numbers = self.saved
+            self.Model.may_see_full_numbers = self.saved
