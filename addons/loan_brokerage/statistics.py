@@ -11,7 +11,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from telesales_pipeline.access import CustomerDataMixin
-from .loan import SIGNED_STATES
+from .common import SIGNED_STATES
 
 DISBURSED_STATES = ['disbursing', 'disbursed', 'repaying', 'closed']
 INTENT_STAGES = ['potential', 'opportunity', 'closed']

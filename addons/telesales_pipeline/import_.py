@@ -612,6 +612,22 @@ class RowChecker:
         if cells.get('keyword'):
             values['crm_keyword'] = cell_text(cells['keyword'])
             result['keyword_key'] = normalize_name(values['crm_keyword'])
+        mechanisms = self._parse_contacts(cells, result, errors)
+        if mechanisms:
+            values['contact_mechanisms'] = [('create', mechanisms)]
+        if cells.get('city') or cells.get('street'):
+            values['addresses'] = [('create', [{
+                            'city': cell_text(cells.get('city')) or None,
+                            # what Address.set_street writes
+                            'street_unstructured': (
+                                cell_text(cells.get('street')) or None),
+                            }])]
+        self._parse_lists(cells, values, errors)
+        return result, errors
+
+    def _parse_contacts(self, cells, result, errors):
+        """The contact mechanisms of a row's cells; its phones in E.164 are
+        added to result"""
         mechanisms = []
         for target, type_ in PHONE_FIELDS:
             if target not in cells:
@@ -641,15 +657,10 @@ class RowChecker:
         if cells.get('website'):
             mechanisms.append(
                 self._mechanism('website', cell_text(cells['website'])))
-        if mechanisms:
-            values['contact_mechanisms'] = [('create', mechanisms)]
-        if cells.get('city') or cells.get('street'):
-            values['addresses'] = [('create', [{
-                            'city': cell_text(cells.get('city')) or None,
-                            # what Address.set_street writes
-                            'street_unstructured': (
-                                cell_text(cells.get('street')) or None),
-                            }])]
+        return mechanisms
+
+    def _parse_lists(self, cells, values, errors):
+        "The row's industry, source, level and next callback"
         for target in ['industry', 'source', 'level']:
             if target in cells:
                 text = cell_text(cells[target])
@@ -668,7 +679,6 @@ class RowChecker:
                 errors.append(gettext(
                         'telesales_pipeline.msg_import_row_date_invalid',
                         value=cell_text(cells['next_callback'])))
-        return result, errors
 
     def result_file(self, rejected, flagged):
         reason = gettext('telesales_pipeline.msg_import_result_reason')

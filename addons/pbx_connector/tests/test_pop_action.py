@@ -39,7 +39,7 @@ class PopActionTestCase(test_screen_pop.ScreenPopTestCase):
         with Transaction().set_user(user.id), \
                 Transaction().set_context(_check_access=True):
             if masked:
-                with _masked(Call):
+                with _masked(Pool().get('party.contact_mechanism')):
                     pops = Notification.get()
             else:
                 pops = Notification.get()
