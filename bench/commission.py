@@ -62,7 +62,7 @@ def run(args):
     from trytond.modules.company.tests.tools import get_company
     from trytond.tests.tools import activate_modules
 
-    from loan_brokerage.tests.tools import setup_loan
+    from testing.loan import setup_loan
 
     started = time.perf_counter()
     config = activate_modules('loan_brokerage', setup_loan)

@@ -31,7 +31,7 @@ PG = os.environ.get('CRM_PG_URI', 'postgresql://postgres@127.0.0.1:5432/')
 os.environ['TRYTOND_DATABASE_URI'] = PG
 os.environ.pop('DB_NAME', None)
 
-from sms_gateway.tests.servers import (  # noqa: E402
+from testing.sms_peers import (  # noqa: E402
     BIN, Kannel, _pg_execute, free_port, stop, wait_port)
 
 

@@ -38,7 +38,7 @@ from trytond.pool import Pool  # noqa: E402
 from trytond.tests.test_tryton import DB_NAME, activate_module  # noqa: E402
 from trytond.transaction import Transaction  # noqa: E402
 
-from early_ed_crm.tests.tools import run_like_rpc  # noqa: E402
+from testing.early_ed import run_like_rpc  # noqa: E402
 
 CLIENTS = 8
 

@@ -4,8 +4,8 @@
 
 It creates one company in CNY, loads Simplified Chinese, and builds the
 employee tree store manager → 2 supervisors → 4 reps with a user for each.
-Then every activated module of the suite that ships ``tests/demo.py`` adds
-its own records:
+Then every activated module of the suite with a demo module
+``demo/<module>.py`` adds its own records:
 
 * ``GROUPS`` (optional): ``{role: ['module.xml_id', …]}`` — groups given to
   the demo users of that role (roles: ``manager``, ``supervisor``, ``rep``,
@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from proteus import Model, Wizard
 from proteus import config as pconfig
 
-SUITE = [
-    'telesales_pipeline', 'sms_gateway', 'pbx_connector',
-    'early_ed_crm', 'loan_brokerage']
+from demo.suite import suite_modules
+
 LANGUAGE = 'zh_CN'
 TIMEZONE = 'Asia/Shanghai'
 COMPANY_NAME = '华信示范销售服务有限公司'
@@ -126,16 +125,18 @@ def _load_language(config):
 def _activated_suite_modules(config):
     Module = Model.get('ir.module', config=config)
     active = {m.name for m in Module.find([('state', '=', 'activated')])}
-    return [m for m in SUITE if m in active]
+    return [m for m in suite_modules() if m in active]
 
 
 def _hook(module):
-    try:
-        return importlib.import_module(f'{module}.tests.demo')
-    except ModuleNotFoundError as exc:
-        if exc.name != f'{module}.tests.demo':
-            raise
-        return None
+    "The demo module of module: demo/<module>.py, else <module>/tests/demo.py"
+    for name in [f'demo.{module}', f'{module}.tests.demo']:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return None
 
 
 def _get_or_create_company(config):

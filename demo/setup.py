@@ -1,6 +1,6 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Create (or update) a database with the five modules and the demo data.
+"""Create (or update) a database with the suite's modules and the demo data.
 
     python -m demo.setup -c config/trytond.conf -d demo [--reset]
 
@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 
-from demo.loader import SUITE
+from demo.suite import suite_modules
 
 ADMIN_PASSWORD = 'admin@2026'
 
@@ -73,7 +73,7 @@ def setup(config_file, name, reset=False):
         passfile.flush()
         env = dict(os.environ, TRYTONPASSFILE=passfile.name)
         _trytond('-c', config_file, '-d', name,
-            '-u', *SUITE, '--activate-dependencies', '-l', 'zh_CN', env=env)
+            '-u', *suite_modules(), '--activate-dependencies', '-l', 'zh_CN', env=env)
     subprocess.run([sys.executable, '-m', 'demo.loader',
             '-c', config_file, '-d', name], check=True,
         stdout=subprocess.DEVNULL)

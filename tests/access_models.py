@@ -13,14 +13,15 @@ The suite's own models that name an employee carry staff performance data
 """
 from trytond.model import ModelSQL, ModelStorage, fields
 
+from demo.suite import suite_modules
+
 STAFF = {'company.company', 'company.employee', 'res.user'}
 # records of the company's own premises: their addresses are not customers'
 PREMISES = {'stock.location', 'sale.point', 'company.company.tax_identifier'}
 PARTY = 'party.party'
 # reference fields that may point at any record, customers included
 ANY_RECORD = {'resource', 'origin', 'record', 'document'}
-SUITE = {'telesales_pipeline', 'sms_gateway', 'pbx_connector',
-    'early_ed_crm', 'loan_brokerage'}
+SUITE = set(suite_modules())
 
 
 def _targets(Model):

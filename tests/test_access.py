@@ -28,8 +28,8 @@ import pytest
 
 from conftest import ROOT
 from tests import permissions
-from tests.demo_server import serve_demo
-from tests.rpc import Client, Refused, TransportError
+from testing.demo_server import serve_demo
+from testing.rpc import Client, Refused, TransportError
 
 pytestmark = pytest.mark.postgresql
 

@@ -52,7 +52,7 @@ from contextlib import contextmanager
 import pytest
 
 from conftest import ROOT
-from tests.demo_server import DB, free_port, serve_demo
+from testing.demo_server import DB, free_port, serve_demo
 
 pytestmark = pytest.mark.browser
 

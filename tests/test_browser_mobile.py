@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.demo_server import serve_demo
+from testing.demo_server import serve_demo
 from tests.test_browser import (ARTIFACTS, RPC, active, browsing, click,
     form_button, login, open_record, screen_ok, snapshot)
 

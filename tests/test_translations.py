@@ -12,10 +12,9 @@ import polib
 import pytest
 
 from conftest import ADDONS
+from demo.suite import suite_modules
 
-MODULES = [
-    'telesales_pipeline', 'sms_gateway', 'pbx_connector', 'early_ed_crm',
-    'loan_brokerage']
+MODULES = list(suite_modules())
 
 
 @pytest.fixture(scope='module')

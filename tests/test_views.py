@@ -14,10 +14,9 @@ import pytest
 from lxml import etree
 
 from conftest import ROOT
+from demo.suite import suite_modules
 
-MODULES = [
-    'telesales_pipeline', 'sms_gateway', 'pbx_connector', 'early_ed_crm',
-    'loan_brokerage']
+MODULES = list(suite_modules())
 SAO = ROOT / 'var' / 'sao' / 'node_modules' / 'tryton-sao' / 'dist' / (
     'tryton-sao.js')
 

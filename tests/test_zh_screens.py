@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.demo_server import serve_demo
+from testing.demo_server import serve_demo
 from tests.test_browser import ARTIFACTS, RPC
 
 pytestmark = pytest.mark.sqlite

@@ -19,7 +19,7 @@ from trytond.tests.test_tryton import DB_NAME, activate_module
 from trytond.transaction import Transaction
 
 from .. import card as card_module
-from .tools import run_like_rpc
+from testing.early_ed import run_like_rpc
 
 CONNECTIONS = 8
 CHECKINS = 60

@@ -3,7 +3,7 @@
 """Server-side trust of early_ed_crm over JSON-RPC (issue #15)
 
 Every test calls a served copy of the demo database on PostgreSQL as a demo
-role would (``tests.rpc.Client``): plain ``write``/``create`` of money and
+role would (``testing.rpc.Client``): plain ``write``/``create`` of money and
 workflow fields, the record rules of each role, refusals that name nothing
 hidden, the messages about what the user typed, and parallel clients on one
 card.  Each refusal must be a business answer (``Refused``) in Chinese, and
@@ -16,8 +16,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.demo_server import serve_demo
-from tests.rpc import Client, Refused, TransportError
+from testing.demo_server import serve_demo
+from testing.rpc import Client, Refused, TransportError
 
 pytestmark = pytest.mark.postgresql
 

@@ -7,7 +7,7 @@ any script would: refusals must be business answers (``Refused``) in
 Chinese that name nothing the caller cannot see, and the data must not have
 changed (read back as the administrator).
 
-Demo scope used below (``loan_brokerage/tests/demo.py``): rep1 (under sup1)
+Demo scope used below (``demo/loan_brokerage.py``): rep1 (under sup1)
 owns 周建国 (draft), 吴丽华 (signed) and 黄志明 (repaying); rep2 (under
 sup1) 郑海涛 and 孙晓梅; rep3 (under sup2) 钱志强 and 冯雪; rep4 (under sup2)
 陈宇 (cancelled). The store manager's branch is everyone.
@@ -19,8 +19,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.demo_server import serve_demo
-from tests.rpc import Client, Refused, TransportError
+from testing.demo_server import serve_demo
+from testing.rpc import Client, Refused, TransportError
 
 pytestmark = pytest.mark.postgresql
 

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from tests.demo_server import serve_demo
-from tests.rpc import Client, Refused
+from testing.demo_server import serve_demo
+from testing.rpc import Client, Refused
 
 pytestmark = pytest.mark.postgresql
 
@@ -341,7 +341,7 @@ def test_dial_failure_explained_in_chinese(admin, rep):
     """With the PBX down, the rep's call fails with a reason in his language
     (the notification and the call's error), never the network error's own
     text"""
-    from tests.demo_server import free_port
+    from testing.demo_server import free_port
     server, = admin.read('pbx.server', [1], ['port'])
     mine = [p for p in customers(admin).values()
         if p['crm_owner'] == employees(admin)['rep1']]

@@ -7,7 +7,7 @@ import pytest
 from sms_gateway import providers
 from sms_gateway.providers import Outgoing, RejectedError
 
-from .cloud_server import CloudServer
+from testing.cloud_server import CloudServer
 
 pytestmark = pytest.mark.fast
 

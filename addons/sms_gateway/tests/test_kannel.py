@@ -17,8 +17,8 @@ import requests
 from proteus import Model, Wizard
 from proteus import config as pconfig
 
-from .servers import Kannel, served_database, stop, ucs2
-from .smpp_smsc import SMSC
+from testing.sms_peers import Kannel, served_database, stop, ucs2
+from testing.smpp_smsc import SMSC
 
 # real peers run once, in the PostgreSQL pass, against the database users
 # run in production

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from tests.demo_server import serve_demo
-from tests.rpc import Client, Refused
+from testing.demo_server import serve_demo
+from testing.rpc import Client, Refused
 
 pytestmark = pytest.mark.postgresql
 

@@ -14,8 +14,8 @@ import zipfile
 
 import pytest
 
-from tests.demo_server import serve_demo
-from tests.rpc import Client, Refused
+from testing.demo_server import serve_demo
+from testing.rpc import Client, Refused
 
 pytestmark = pytest.mark.postgresql
 

@@ -19,8 +19,8 @@ from collections import Counter, defaultdict
 import pytest
 
 from conftest import ROOT
-from tests.demo_server import serve_demo
-from tests.rpc import Client, Refused, TransportError
+from testing.demo_server import serve_demo
+from testing.rpc import Client, Refused, TransportError
 
 pytestmark = pytest.mark.postgresql
 

@@ -92,7 +92,7 @@ def _setup_accounting(demo):
 
 
 def _setup_commission(demo):
-    from .tools import setup_products
+    from testing.loan import setup_products
     config = demo.config
     Plan = Model.get('commission.plan', config=config)
     plans = Plan.find([('name', '=', 'Rep commission')])

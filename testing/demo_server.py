@@ -20,6 +20,7 @@ import time
 import urllib.request
 
 from conftest import ROOT, addons_digest
+from testing.net import free_port
 
 CONF = str(ROOT / 'config' / 'trytond.conf')
 PG_CONF = str(ROOT / 'config' / 'trytond-postgresql.conf')
@@ -68,12 +69,6 @@ def cached_demo_database():
         shutil.move(os.path.join(build, f'{DB}.sqlite'), target)
         shutil.rmtree(build, ignore_errors=True)
     return target
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def pg_uri():

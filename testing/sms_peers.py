@@ -10,16 +10,15 @@ import os
 import pathlib
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
+from testing.net import free_port, stop, wait_port  # noqa: F401
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 KANNEL_CONF = ROOT / 'config' / 'kannel'
 BEARERBOX = '/usr/sbin/bearerbox'
 SMSBOX = '/usr/sbin/smsbox'
@@ -27,39 +26,9 @@ FAKESMSC = '/usr/lib/kannel/test/fakesmsc'
 BIN = pathlib.Path(sys.executable).parent
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port, process=None, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError('%s exited with %s' % (
-                    process.args[0], process.returncode))
-        with socket.socket() as sock:
-            if sock.connect_ex(('127.0.0.1', port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError('port %s not listening after %ss' % (port, timeout))
-
-
 def ucs2(text):
     "fakesmsc's encoding of a UCS-2 MO message text"
     return urllib.parse.quote_from_bytes(text.encode('utf-16-be'))
-
-
-def stop(process, timeout=10):
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 # -- trytond ------------------------------------------------------------------

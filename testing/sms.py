@@ -10,7 +10,7 @@ import time
 from proteus import Model
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from .servers import Kannel
+from .sms_peers import Kannel
 from .smpp_smsc import SMSC
 
 SENDER = '10690123'
