@@ -159,7 +159,6 @@ def bench(args, database, user, company):
         elapsed = time.perf_counter() - start
         Transaction().rollback()
         return elapsed, count
-    start = time.perf_counter()
     with transaction(database, user, company):
         baseline, count = host_commissions()
     print(f'{"baseline: host create_commissions":22} {baseline:8.2f} s '

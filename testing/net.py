@@ -1,6 +1,7 @@
 # This file is part of the CRM suite.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 "Loopback ports and child processes of the served peers"
+import os
 import signal
 import socket
 import subprocess
@@ -36,3 +37,25 @@ def stop(process, timeout=10):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def stop_group(process, timeout=10):
+    """Terminate the process group of process, started with
+    ``start_new_session=True``: the process and the children it forked
+    (trytond-worker's pool), even when the process itself has ended"""
+    if process is None:
+        return
+    for sig in [signal.SIGTERM, signal.SIGKILL]:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            process.poll()
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+    process.poll()
