@@ -11,6 +11,7 @@ Each test session serves a private copy on a free loopback port.
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,6 +88,18 @@ def _pg_env(**extra):
     return env
 
 
+def _pg_conf(directory):
+    """A copy of PG_CONF in directory naming the test pass's server: a
+    configuration file overrides TRYTOND_DATABASE__URI (trytond reads the
+    environment first), so the variable alone left trytond on the file's
+    server"""
+    path = os.path.join(directory, 'trytond-postgresql.conf')
+    with open(PG_CONF) as source, open(path, 'w') as target:
+        target.write(re.sub(r'(?m)^uri = .*$', lambda m: f'uri = {pg_uri()}',
+                source.read(), count=1))
+    return path
+
+
 def _pg_execute(*statements, database='postgres'):
     import psycopg
     with psycopg.connect(pg_uri().rstrip('/') + '/' + database,
@@ -113,9 +126,10 @@ def cached_demo_template():
     build = f'{template}-build-{os.getpid()}'
     if _pg_exists(build):
         _pg_execute(f'DROP DATABASE "{build}"')
-    subprocess.run(
-        [sys.executable, '-m', 'demo.setup', '-c', PG_CONF, '-d', build],
-        cwd=ROOT, env=_pg_env(), check=True, stdout=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory(prefix='crm-demo-conf-') as directory:
+        subprocess.run([sys.executable, '-m', 'demo.setup',
+                '-c', _pg_conf(directory), '-d', build],
+            cwd=ROOT, env=_pg_env(), check=True, stdout=subprocess.DEVNULL)
     if _pg_exists(template):  # built meanwhile by another process
         _pg_execute(f'DROP DATABASE "{build}"')
     else:
@@ -153,7 +167,7 @@ def serve_demo(log_path, backend='sqlite', extra_conf=''):
     with contextlib.ExitStack() as stack:
         if backend == 'postgresql':
             database = stack.enter_context(pg_demo_copy())
-            conf, env = PG_CONF, _pg_env()
+            conf, env = _pg_conf(workdir), _pg_env()
         else:
             database = DB
             demo = cached_demo_database()
