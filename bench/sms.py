@@ -3,7 +3,7 @@
 """Benchmark of sms_gateway on PostgreSQL (issue 5).
 
 1. Render and queue: N customers (default 100,000) with a mobile number, a
-   template with 3 merge fields; ``sms.message`` ``prepare`` + ``queue``
+   template with 3 merge fields; ``sms.message`` ``compose`` + ``send``
    (validation, opt-out check, rendering, insert, ir.queue tasks) per second.
    Baseline in the same run: rendering the same texts in a plain loop and
    inserting the rows with one executemany (the floor of any ORM path).
@@ -116,7 +116,7 @@ def bench_queue(name, count, profile=None):
         transaction.commit()
         baseline = len(rows) / (time.perf_counter() - start)
 
-        # the module: prepare (check numbers, opt-outs, render) + queue
+        # the module: compose (check numbers, opt-outs, render) + send
         if profile:
             import cProfile
             profiler = cProfile.Profile()
@@ -125,11 +125,10 @@ def bench_queue(name, count, profile=None):
         queued = 0
         for index in range(0, len(party_ids), CHUNK):
             chunk = party_ids[index:index + CHUNK]
-            messages = Message.prepare(parties=[p
-                    for i in range(0, len(chunk), BROWSE)
-                    for p in Party.browse(chunk[i:i + BROWSE])],
-                template=template)
-            Message.queue(messages)
+            messages = Message.send(Message.compose(parties=[p
+                        for i in range(0, len(chunk), BROWSE)
+                        for p in Party.browse(chunk[i:i + BROWSE])],
+                    template=template))
             queued += len(messages)
             transaction.commit()
         rate = queued / (time.perf_counter() - start)
@@ -208,9 +207,8 @@ def bench_delivery(workdir, name, count):
             template, = Template.search([('name', '=', 'bench')])
             parties = Party.search([], order=[('id', 'DESC')], limit=count)
             start = time.perf_counter()
-            messages = Message.prepare(parties=parties, template=template,
-                kind='notification')
-            Message.queue(messages)
+            messages = Message.send(Message.compose(parties=parties,
+                    template=template, kind='notification'))
             ids = [m.id for m in messages]
             transaction.commit()
         queued_in = time.perf_counter() - start
@@ -259,7 +257,7 @@ def main():
     parser.add_argument('--customers', type=int, default=100000)
     parser.add_argument('--messages', type=int, default=2000)
     parser.add_argument('--profile', metavar='FILE',
-        help='write a cProfile of prepare + queue to FILE')
+        help='write a cProfile of compose + send to FILE')
     parser.add_argument('--no-delivery', action='store_true',
         help='only the render + queue part')
     args = parser.parse_args()

@@ -10,7 +10,6 @@ itself, so the check follows the client's version.
 """
 import re
 
-import pytest
 from lxml import etree
 
 from conftest import ROOT
