@@ -129,13 +129,13 @@ def _activated_suite_modules(config):
 
 
 def _hook(module):
-    "The demo module of module: demo/<module>.py, else <module>/tests/demo.py"
-    for name in [f'demo.{module}', f'{module}.tests.demo']:
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+    "The demo module of module: demo/<module>.py, or None"
+    name = f'demo.{module}'
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
     return None
 
 
