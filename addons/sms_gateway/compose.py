@@ -22,6 +22,7 @@ IN_MAX = backend.MAX_QUERY_PARAMS // 2
 # "= ANY(array)" on PostgreSQL: one parameter instead of one per value
 IN = SQL_OPERATORS['in']
 CHUNK = 500
+BROWSE = 100
 
 
 class MessageComposeMixin:
@@ -243,4 +244,7 @@ class MessageComposeMixin:
                 due.append(index)
         ids = bulk_create(cls, vlist)
         cls._enqueue([ids[i] for i in due])
-        return cls.browse(ids)
+        # browsed a chunk at a time: each record of a browse checks the ids
+        # of the whole browse
+        return [m for sub in grouped_slice(ids, BROWSE)
+            for m in cls.browse(list(sub))]
